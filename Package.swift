@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The modules follow the path an order file travels:
+// intake -> ledger -> invoicing -> rendering -> (distribution, delivery), with `Gateway`
+// wiring them together and `gateway` as the command line over it.
+let package = Package(
+    name: "invoice-gateway",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+
+        // Values every stage shares: money, dates, the clock, checksums. No I/O.
+        .target(name: "GatewayCore"),
+        // Parsing and validating inbox documents (CONTRACT.md), exact decimals, file forms.
+        .target(name: "Intake", dependencies: ["GatewayCore"]),
+        // Pure invoicing rules: settings precedence, amounts, VAT, rounding, OCR, credits.
+        .target(name: "Invoicing", dependencies: ["GatewayCore"]),
+        // The ledger: the single source of truth, SQLite through GRDB behind one protocol.
+        .target(name: "Ledger", dependencies: [
+            "GatewayCore", "Invoicing",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Mappings kept as data -> XML bytes through libxml2, validated against XSDs.
+        .target(name: "Rendering", dependencies: ["GatewayCore", "Invoicing", "CLibXML2", "Yams"]),
+        // The pipeline: configuration, inbox -> ledger -> invoices -> outbox.
+        .target(name: "Gateway", dependencies: [
+            "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering", "Yams",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "gateway", dependencies: [
+            "Gateway",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "IntakeTests", dependencies: ["Intake"]),
+        .testTarget(name: "InvoicingTests", dependencies: ["Invoicing"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+    ]
+)

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Exact decimal arithmetic for amounts. Money is `Decimal`, never `Double`.
+extension Decimal {
+    /// Parses a plain decimal literal ("12.50", "-3", "1e2" is refused) exactly.
+    /// Returns nil for anything that is not `-?digits(.digits)?`.
+    public init?(exactly literal: Substring) {
+        var digits = 0
+        var sawPoint = false
+        var index = literal.startIndex
+        if index < literal.endIndex, literal[index] == "-" { index = literal.index(after: index) }
+        guard index < literal.endIndex else { return nil }
+        while index < literal.endIndex {
+            let c = literal[index]
+            if c == "." {
+                if sawPoint || digits == 0 { return nil }
+                sawPoint = true
+            } else if c.isASCII, c.isNumber {
+                digits += 1
+            } else {
+                return nil
+            }
+            index = literal.index(after: index)
+        }
+        guard literal.last != "." else { return nil }
+        guard let value = Decimal(string: String(literal), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        self = value
+    }
+
+    /// Rounds half away from zero to `scale` decimals, as Swedish invoices and EN 16931 do.
+    public func rounded(scale: Int) -> Decimal {
+        // NSDecimalRound's .plain rounds half away from zero.
+        var plain = Decimal()
+        var copy = self
+        NSDecimalRound(&plain, &copy, scale, .plain)
+        return plain
+    }
+
+    /// Rounded to öre (two decimals).
+    public var roundedToOre: Decimal { rounded(scale: 2) }
+
+    /// The value with exactly `decimals` decimals and a point, no grouping: "1234.50".
+    public func fixed(_ decimals: Int) -> String {
+        let value = rounded(scale: decimals)
+        var text = NSDecimalNumber(decimal: value).stringValue
+        if text.hasPrefix("-0"), value == 0 { text.removeFirst() }
+        guard decimals > 0 else { return text }
+        if let point = text.firstIndex(of: ".") {
+            let have = text.distance(from: point, to: text.endIndex) - 1
+            if have < decimals { text += String(repeating: "0", count: decimals - have) }
+        } else {
+            text += "." + String(repeating: "0", count: decimals)
+        }
+        return text
+    }
+
+    /// The shortest exact text: "12.5", "3", "-0.25".
+    public var plainText: String { NSDecimalNumber(decimal: self).stringValue }
+
+    /// The number of decimals this value carries when written shortest.
+    public var scale: Int {
+        let text = plainText
+        guard let point = text.firstIndex(of: ".") else { return 0 }
+        return text.distance(from: point, to: text.endIndex) - 1
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GatewayCore
+
+public enum InvoiceKind: String, Codable, Sendable, CaseIterable { case invoice, credit, reminder }
+
+/// The statuses of CONTRACT.md's last section; the comments give the seed's words.
+public enum InvoiceStatus: String, Codable, Sendable, CaseIterable {
+    case review      // Granskning krävs
+    case ready
+    case waiting     // Väntar på att skickas
+    case sent        // Skickad
+    case reminder    // Påminnelse
+    case paid
+    case credited
+}
+
+public struct InvoiceLine: Codable, Hashable, Sendable {
+    public var position: Int
+    public var articleNumber: String
+    public var description: String
+    public var quantity: Decimal
+    public var unit: String?
+    public var unitPrice: Decimal
+    public var discountPercent: Decimal?
+    public var vatRate: VATRate
+    /// quantity × unit price, rounded to öre.
+    public var grossAmount: Decimal
+    /// The line discount in kronor, rounded to öre.
+    public var discountAmount: Decimal
+    /// grossAmount − discountAmount: the amount VAT is computed on.
+    public var net: Decimal
+}
+
+public struct VATSubtotal: Codable, Hashable, Sendable {
+    public var rate: VATRate
+    public var taxable: Decimal
+    public var amount: Decimal
+}
+
+public struct InvoiceTotals: Codable, Hashable, Sendable {
+    public var net: Decimal
+    public var vat: Decimal
+    /// net + vat
+    public var gross: Decimal
+    /// payable + prepaid − gross: öresavrundning, shown on the invoice.
+    public var rounding: Decimal
+    public var prepaid: Decimal
+    /// What the customer is asked to pay.
+    public var payable: Decimal
+    public var vatBreakdown: [VATSubtotal]
+}
+
+/// An invoice or credit invoice as the ledger keeps it and the renderers read it.
+public struct Invoice: Codable, Hashable, Sendable {
+    public var number: String
+    public var kind: InvoiceKind
+    public var status: InvoiceStatus
+    public var customer: Customer
+    public var orderNumbers: [String]
+    public var returnNumber: String?
+    public var creditedInvoiceNumber: String?
+    public var creditedInvoiceIssueDate: CivilDate?
+    public var issueDate: CivilDate
+    public var dueDate: CivilDate
+    public var currency: String
+    public var ocr: String
+    public var settings: ResolvedSettings
+    public var yourReference: String?
+    public var ourReference: String?
+    public var externalOrderNumber: String?
+    public var endCustomerOrderNumber: String?
+    public var invoiceEmail: String?
+    public var deliveryName: String?
+    public var deliveryAddress: PostalAddress?
+    public var deliveryDate: CivilDate?
+    public var paymentMethod: String?
+    public var lines: [InvoiceLine]
+    public var totals: InvoiceTotals
+}

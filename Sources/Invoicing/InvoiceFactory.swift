@@ -1,0 +1,84 @@
+import Foundation
+import GatewayCore
+
+/// Why an invoice could not be made from what the ledger holds.
+public struct InvoicingRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// Pure rules that turn completed orders and returns into invoices (M1, S1, S5, S6).
+public struct InvoiceFactory: Sendable {
+    public let client: ClientProfile
+
+    public init(client: ClientProfile) { self.client = client }
+
+    /// O2, M7: whether a recorded order is to be invoiced now.
+    public func isDue(_ order: Order, settings: ResolvedSettings, today: CivilDate) -> Bool {
+        guard order.status == .completed else { return false }
+        if settings.invoiceAfterDesiredDeliveryDate, let desired = order.desiredDeliveryDate { return desired < today }
+        return true
+    }
+
+    public func settings(for customer: Customer) -> ResolvedSettings {
+        ResolvedSettings.resolve(customer: customer.invoiceSettings, client: client.defaults)
+    }
+
+    /// M1: one invoice per completed order, also when it was paid otherwise; prepaid is marked paid.
+    public func invoice(for order: Order, customer: Customer, number: String, today: CivilDate) -> Invoice {
+        let settings = settings(for: customer)
+        let lines = order.lines.enumerated().map { InvoiceCalculator.line(position: $0.offset + 1, from: $0.element) }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: client.roundToWholeKronor, prepaid: order.isPrepaid)
+        let completedDay = order.completedAt.map { CivilDate($0, in: timeZone) }
+        return Invoice(
+            number: number, kind: .invoice,
+            status: order.isPrepaid ? .paid : (settings.review == .review ? .review : .ready),
+            customer: customer, orderNumbers: [order.orderNumber], returnNumber: nil,
+            creditedInvoiceNumber: nil, creditedInvoiceIssueDate: nil,
+            issueDate: today, dueDate: today.adding(days: settings.termsOfPaymentDays),
+            currency: order.currency ?? client.currency,
+            ocr: OCR.reference(for: number, lengthDigit: client.ocr.lengthDigit),
+            settings: settings, yourReference: order.yourReference, ourReference: order.ourReference,
+            externalOrderNumber: order.externalOrderNumber, endCustomerOrderNumber: order.endCustomerOrderNumber,
+            invoiceEmail: order.invoiceEmail ?? customer.invoiceEmail ?? customer.email,
+            deliveryName: order.deliveryName, deliveryAddress: order.deliveryAddress, deliveryDate: completedDay,
+            paymentMethod: order.paymentMethod, lines: lines, totals: totals)
+    }
+
+    /// S6: a return gives a credit invoice against the original, always for review.
+    /// Prices, discounts and VAT come from the original invoice's lines.
+    public func creditInvoice(for returned: ReturnOrder, original: Invoice, alreadyReturned: [String: Decimal],
+                              number: String, today: CivilDate) throws(InvoicingRefusal) -> Invoice {
+        var lines: [InvoiceLine] = []
+        for (i, item) in returned.lines.enumerated() {
+            guard let source = original.lines.first(where: { $0.articleNumber == item.articleNumber }) else {
+                throw InvoicingRefusal("lines[\(i)].articleNumber: article \(item.articleNumber) is not on invoice \(original.number) (order \(returned.orderNumber))")
+            }
+            let invoiced = original.lines.filter { $0.articleNumber == item.articleNumber }.reduce(Decimal(0)) { $0 + $1.quantity }
+            let before = alreadyReturned[item.articleNumber] ?? 0
+            guard before + item.quantity <= invoiced else {
+                throw InvoicingRefusal("lines[\(i)].quantity: \(item.quantity.plainText) of \(item.articleNumber) would return more than the \(invoiced.plainText) invoiced (\(before.plainText) already returned)")
+            }
+            let orderLine = OrderLine(articleNumber: source.articleNumber, description: source.description, quantity: item.quantity,
+                                      unit: source.unit, unitPrice: source.unitPrice, vatRate: source.vatRate,
+                                      discountPercent: source.discountPercent)
+            lines.append(InvoiceCalculator.line(position: i + 1, from: orderLine))
+        }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: client.roundToWholeKronor, prepaid: false)
+        var settings = original.settings
+        settings.review = .review
+        return Invoice(
+            number: number, kind: .credit, status: .review, customer: original.customer,
+            orderNumbers: original.orderNumbers, returnNumber: returned.returnNumber,
+            creditedInvoiceNumber: original.number, creditedInvoiceIssueDate: original.issueDate,
+            issueDate: today, dueDate: today, currency: original.currency,
+            ocr: OCR.reference(for: number, lengthDigit: client.ocr.lengthDigit),
+            settings: settings, yourReference: original.yourReference, ourReference: original.ourReference,
+            externalOrderNumber: original.externalOrderNumber, endCustomerOrderNumber: original.endCustomerOrderNumber,
+            invoiceEmail: original.invoiceEmail, deliveryName: original.deliveryName, deliveryAddress: original.deliveryAddress,
+            deliveryDate: CivilDate(returned.completedAt, in: timeZone), paymentMethod: nil, lines: lines, totals: totals)
+    }
+
+    public var timeZone: TimeZone { TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }
+}

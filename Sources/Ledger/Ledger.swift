@@ -1,0 +1,93 @@
+import Foundation
+import GatewayCore
+import Invoicing
+
+/// The single source of truth. Every state change happens inside `write`, in one transaction;
+/// SQL stays behind this seam so that a PostgreSQL ledger for several hosts is one new type.
+public protocol Ledger: Sendable {
+    func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
+    func read<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
+}
+
+public struct ProcessedFile: Sendable, Hashable {
+    public var sha256: String
+    public var name: String
+    public var outcome: String
+    public var at: Date
+}
+
+public struct StoredOrder: Sendable, Hashable {
+    public var order: Order
+    public var invoiceNumber: String?
+}
+
+public struct HistoryEntry: Sendable, Hashable, Codable {
+    public var at: Date
+    public var status: InvoiceStatus
+    public var event: String
+    public var detail: String?
+    public init(at: Date, status: InvoiceStatus, event: String, detail: String?) {
+        self.at = at
+        self.status = status
+        self.event = event
+        self.detail = detail
+    }
+}
+
+public struct InvoiceRecord: Sendable, Hashable {
+    public var invoice: Invoice
+    /// Artefacts written, as paths relative to the gateway home.
+    public var files: [String]
+}
+
+public struct RefusedFileRecord: Sendable, Hashable {
+    public var name: String
+    public var at: Date
+    public var reason: String
+}
+
+/// The operations the pipeline needs, in domain words.
+public protocol LedgerTransaction {
+    // Files and document identity (DESIGN.md: key on content and on document identity).
+    func processedFile(sha256: String) throws -> ProcessedFile?
+    func recordFile(_ file: ProcessedFile) throws
+    func documentHash(type: String, key: String) throws -> String?
+    func setDocumentHash(type: String, key: String, hash: String) throws
+
+    func customer(_ number: String) throws -> Customer?
+    func saveCustomer(_ customer: Customer, at: Date) throws
+
+    func order(_ number: String) throws -> StoredOrder?
+    func saveOrder(_ order: Order, at: Date) throws
+    func setOrderInvoice(orderNumber: String, invoiceNumber: String) throws
+    /// Orders recorded as completed that have no invoice yet, oldest first.
+    func uninvoicedCompletedOrders(customerNumber: String?) throws -> [Order]
+    /// Completed orders waiting because their customer is not known yet.
+    func ordersWaitingForCustomer() throws -> [Order]
+
+    func saveReturn(_ returned: ReturnOrder, creditInvoiceNumber: String?, at: Date) throws
+    func pendingReturns(orderNumber: String?) throws -> [ReturnOrder]
+    func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal]
+
+    /// The next number of a gap-free series; the caller's transaction makes it final.
+    func nextSequence(series: String, first: Int) throws -> Int
+
+    func insertInvoice(_ invoice: Invoice, at: Date, event: String, detail: String?) throws
+    func invoice(_ number: String) throws -> InvoiceRecord?
+    func setStatus(invoice number: String, to status: InvoiceStatus, at: Date, event: String, detail: String?) throws
+    func appendHistory(invoice number: String, _ entry: HistoryEntry) throws
+    func history(invoice number: String) throws -> [HistoryEntry]
+    func addFile(invoice number: String, path: String) throws
+
+    /// Invoices ready to be rendered and published that have no artefact yet, by number.
+    func invoicesToPublish(limit: Int) throws -> [Invoice]
+    func markPublished(invoice number: String, at: Date) throws
+    func markPublishFailed(invoice number: String, at: Date, reason: String) throws
+
+    func addPayment(_ payment: Payment, at: Date) throws -> Decimal
+
+    func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord]
+    func countsByStatus() throws -> [InvoiceStatus: Int]
+    func refusedFiles() throws -> [RefusedFileRecord]
+    func failedPublications() throws -> [(number: String, reason: String)]
+}
