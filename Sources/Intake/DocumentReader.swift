@@ -195,20 +195,30 @@ public struct Fields: Sendable {
         self.prefix = prefix
     }
 
-    func path(_ key: String) -> String { prefix + key }
+    public func path(_ key: String) -> String { prefix + key }
+
+    /// The keys present, sorted.
+    public var keys: [String] { members.keys.sorted() }
+
+    /// Refuses keys outside `allowed`, so a misspelt setting is not silently ignored.
+    public func allowOnly(_ allowed: Set<String>) throws(DocumentRefusal) {
+        if let unknown = members.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw DocumentRefusal(field: path(unknown), expected: "one of " + allowed.sorted().joined(separator: ", "), found: "an unknown key")
+        }
+    }
 
     private func present(_ key: String) -> JSONValue? {
         guard let value = members[key], value != .null else { return nil }
         return value
     }
 
-    func requiredString(_ key: String) throws(DocumentRefusal) -> String {
+    public func requiredString(_ key: String) throws(DocumentRefusal) -> String {
         guard let value = present(key) else { throw DocumentRefusal(field: path(key), expected: "a value (the field is required)", found: "nothing") }
         guard case .string(let text) = value else { throw DocumentRefusal(field: path(key), expected: "a string", found: value.typeWord) }
         return text
     }
 
-    func optionalText(_ key: String, maxLength: Int = 200) throws(DocumentRefusal) -> String? {
+    public func optionalText(_ key: String, maxLength: Int = 200) throws(DocumentRefusal) -> String? {
         guard let value = present(key) else { return nil }
         guard case .string(let text) = value else { throw DocumentRefusal(field: path(key), expected: "a string", found: value.typeWord) }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -222,7 +232,7 @@ public struct Fields: Sendable {
         return trimmed
     }
 
-    func requiredText(_ key: String, maxLength: Int = 200) throws(DocumentRefusal) -> String {
+    public func requiredText(_ key: String, maxLength: Int = 200) throws(DocumentRefusal) -> String {
         guard let text = try optionalText(key, maxLength: maxLength) else {
             throw DocumentRefusal(field: path(key), expected: "a non-empty string (the field is required)", found: members[key]?.shortDescription ?? "nothing")
         }
@@ -231,7 +241,7 @@ public struct Fields: Sendable {
 
     /// Numbers that name things (customer, order, invoice numbers) end up in file names and
     /// references, so they are restricted to characters that are safe everywhere.
-    func optionalIdentifier(_ key: String) throws(DocumentRefusal) -> String? {
+    public func optionalIdentifier(_ key: String) throws(DocumentRefusal) -> String? {
         guard let value = present(key) else { return nil }
         let text: String
         switch value {
@@ -246,14 +256,14 @@ public struct Fields: Sendable {
         return text
     }
 
-    func requiredIdentifier(_ key: String) throws(DocumentRefusal) -> String {
+    public func requiredIdentifier(_ key: String) throws(DocumentRefusal) -> String {
         guard let id = try optionalIdentifier(key) else {
             throw DocumentRefusal(field: path(key), expected: "a value (the field is required)", found: "nothing")
         }
         return id
     }
 
-    func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(DocumentRefusal) -> E? where E.RawValue == String {
+    public func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(DocumentRefusal) -> E? where E.RawValue == String {
         guard let value = present(key) else { return nil }
         let choices = E.allCases.map { $0.rawValue }.joined(separator: ", ")
         guard case .string(let text) = value, let result = E(rawValue: text) else {
@@ -262,7 +272,7 @@ public struct Fields: Sendable {
         return result
     }
 
-    func requiredEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(DocumentRefusal) -> E where E.RawValue == String {
+    public func requiredEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(DocumentRefusal) -> E where E.RawValue == String {
         guard let result = try optionalEnum(key, type) else {
             let choices = E.allCases.map { $0.rawValue }.joined(separator: ", ")
             throw DocumentRefusal(field: path(key), expected: "one of \(choices) (the field is required)", found: "nothing")
@@ -270,14 +280,14 @@ public struct Fields: Sendable {
         return result
     }
 
-    func optionalBool(_ key: String) throws(DocumentRefusal) -> Bool? {
+    public func optionalBool(_ key: String) throws(DocumentRefusal) -> Bool? {
         guard let value = present(key) else { return nil }
         guard case .bool(let b) = value else { throw DocumentRefusal(field: path(key), expected: "true or false", found: value.shortDescription) }
         return b
     }
 
     /// Decimals come as JSON numbers or strings and are read from their text, exactly.
-    func optionalDecimal(_ key: String, _ limits: DecimalLimits) throws(DocumentRefusal) -> Decimal? {
+    public func optionalDecimal(_ key: String, _ limits: DecimalLimits) throws(DocumentRefusal) -> Decimal? {
         guard let value = present(key) else { return nil }
         let literal: String
         switch value {
@@ -300,14 +310,14 @@ public struct Fields: Sendable {
         return number
     }
 
-    func requiredDecimal(_ key: String, _ limits: DecimalLimits) throws(DocumentRefusal) -> Decimal {
+    public func requiredDecimal(_ key: String, _ limits: DecimalLimits) throws(DocumentRefusal) -> Decimal {
         guard let number = try optionalDecimal(key, limits) else {
             throw DocumentRefusal(field: path(key), expected: limits.words + " (the field is required)", found: "nothing")
         }
         return number
     }
 
-    func optionalInteger(_ key: String, range: ClosedRange<Int>) throws(DocumentRefusal) -> Int? {
+    public func optionalInteger(_ key: String, range: ClosedRange<Int>) throws(DocumentRefusal) -> Int? {
         guard let value = present(key) else { return nil }
         guard case .number(let n) = value, n.count <= 6, let int = Int(n), range.contains(int) else {
             throw DocumentRefusal(field: path(key), expected: "a whole number from \(range.lowerBound) to \(range.upperBound)", found: value.shortDescription)
@@ -315,7 +325,7 @@ public struct Fields: Sendable {
         return int
     }
 
-    func optionalIntegers(_ key: String, range: ClosedRange<Int>) throws(DocumentRefusal) -> [Int]? {
+    public func optionalIntegers(_ key: String, range: ClosedRange<Int>) throws(DocumentRefusal) -> [Int]? {
         guard let value = present(key) else { return nil }
         guard case .array(let items) = value else { throw DocumentRefusal(field: path(key), expected: "an array of whole numbers", found: value.typeWord) }
         var result: [Int] = []
@@ -328,7 +338,7 @@ public struct Fields: Sendable {
         return result
     }
 
-    func vatRate(_ key: String) throws(DocumentRefusal) -> VATRate {
+    public func vatRate(_ key: String) throws(DocumentRefusal) -> VATRate {
         guard let value = present(key) else { throw DocumentRefusal(field: path(key), expected: "25, 12, 6 or 0 (the field is required)", found: "nothing") }
         let literal: String
         switch value {
@@ -342,7 +352,7 @@ public struct Fields: Sendable {
         return rate
     }
 
-    func optionalDate(_ key: String) throws(DocumentRefusal) -> CivilDate? {
+    public func optionalDate(_ key: String) throws(DocumentRefusal) -> CivilDate? {
         guard let value = present(key) else { return nil }
         guard case .string(let text) = value, let date = CivilDate(text) else {
             throw DocumentRefusal(field: path(key), expected: "a date YYYY-MM-DD", found: value.shortDescription)
@@ -350,12 +360,12 @@ public struct Fields: Sendable {
         return date
     }
 
-    func requiredDate(_ key: String) throws(DocumentRefusal) -> CivilDate {
+    public func requiredDate(_ key: String) throws(DocumentRefusal) -> CivilDate {
         guard let date = try optionalDate(key) else { throw DocumentRefusal(field: path(key), expected: "a date YYYY-MM-DD (the field is required)", found: "nothing") }
         return date
     }
 
-    func optionalInstant(_ key: String) throws(DocumentRefusal) -> Date? {
+    public func optionalInstant(_ key: String) throws(DocumentRefusal) -> Date? {
         guard let value = present(key) else { return nil }
         guard case .string(let text) = value, let date = Instant.parse(text) else {
             throw DocumentRefusal(field: path(key), expected: "an ISO 8601 instant with offset, e.g. 2026-11-21T14:03:00+01:00", found: value.shortDescription)
@@ -363,14 +373,14 @@ public struct Fields: Sendable {
         return date
     }
 
-    func requiredInstant(_ key: String) throws(DocumentRefusal) -> Date {
+    public func requiredInstant(_ key: String) throws(DocumentRefusal) -> Date {
         guard let date = try optionalInstant(key) else {
             throw DocumentRefusal(field: path(key), expected: "an ISO 8601 instant with offset (the field is required)", found: "nothing")
         }
         return date
     }
 
-    func email(_ key: String) throws(DocumentRefusal) -> String? {
+    public func email(_ key: String) throws(DocumentRefusal) -> String? {
         guard let text = try optionalText(key, maxLength: 254) else { return nil }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(" ") else {
@@ -379,7 +389,7 @@ public struct Fields: Sendable {
         return text
     }
 
-    func currency(_ key: String) throws(DocumentRefusal) -> String? {
+    public func currency(_ key: String) throws(DocumentRefusal) -> String? {
         guard let text = try optionalText(key, maxLength: 3) else { return nil }
         guard text.count == 3, text.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
             throw DocumentRefusal(field: path(key), expected: "an ISO 4217 currency code such as SEK", found: "\"\(text)\"")
@@ -387,7 +397,7 @@ public struct Fields: Sendable {
         return text
     }
 
-    func countryCode(_ key: String) throws(DocumentRefusal) -> String? {
+    public func countryCode(_ key: String) throws(DocumentRefusal) -> String? {
         guard let text = try optionalText(key, maxLength: 2) else { return nil }
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
             throw DocumentRefusal(field: path(key), expected: "an ISO 3166 country code such as SE", found: "\"\(text)\"")
@@ -395,7 +405,7 @@ public struct Fields: Sendable {
         return text
     }
 
-    func organisationNumber(_ key: String) throws(DocumentRefusal) -> String? {
+    public func organisationNumber(_ key: String) throws(DocumentRefusal) -> String? {
         guard let text = try optionalText(key, maxLength: 20) else { return nil }
         guard text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }), text.filter(\.isNumber).count >= 6 else {
             throw DocumentRefusal(field: path(key), expected: "an organisation number such as 556677-8899", found: "\"\(text)\"")
@@ -403,7 +413,7 @@ public struct Fields: Sendable {
         return text
     }
 
-    func peppolId(_ key: String) throws(DocumentRefusal) -> String? {
+    public func peppolId(_ key: String) throws(DocumentRefusal) -> String? {
         guard let text = try optionalText(key, maxLength: 60) else { return nil }
         let parts = text.split(separator: ":", maxSplits: 1)
         guard parts.count == 2, parts[0].count == 4, parts[0].allSatisfy(\.isNumber), !parts[1].isEmpty else {
@@ -412,13 +422,13 @@ public struct Fields: Sendable {
         return text
     }
 
-    func optionalObject(_ key: String) throws(DocumentRefusal) -> Fields? {
+    public func optionalObject(_ key: String) throws(DocumentRefusal) -> Fields? {
         guard let value = present(key) else { return nil }
         guard case .object(let members) = value else { throw DocumentRefusal(field: path(key), expected: "an object", found: value.typeWord) }
         return Fields(members, prefix: path(key) + ".")
     }
 
-    func requiredArrayOfObjects(_ key: String) throws(DocumentRefusal) -> [Fields] {
+    public func requiredArrayOfObjects(_ key: String) throws(DocumentRefusal) -> [Fields] {
         guard let value = present(key) else { throw DocumentRefusal(field: path(key), expected: "an array (the field is required)", found: "nothing") }
         guard case .array(let items) = value else { throw DocumentRefusal(field: path(key), expected: "an array", found: value.typeWord) }
         var result: [Fields] = []

@@ -14,6 +14,12 @@ public struct ProcessedFile: Sendable, Hashable {
     public var name: String
     public var outcome: String
     public var at: Date
+    public init(sha256: String, name: String, outcome: String, at: Date) {
+        self.sha256 = sha256
+        self.name = name
+        self.outcome = outcome
+        self.at = at
+    }
 }
 
 public struct StoredOrder: Sendable, Hashable {
@@ -51,8 +57,9 @@ public protocol LedgerTransaction {
     // Files and document identity (DESIGN.md: key on content and on document identity).
     func processedFile(sha256: String) throws -> ProcessedFile?
     func recordFile(_ file: ProcessedFile) throws
-    func documentHash(type: String, key: String) throws -> String?
-    func setDocumentHash(type: String, key: String, hash: String) throws
+    /// Whether this exact version of a document (type, key, content hash) was applied before.
+    func hasSeen(type: String, key: String, hash: String) throws -> Bool
+    func markSeen(type: String, key: String, hash: String) throws
 
     func customer(_ number: String) throws -> Customer?
     func saveCustomer(_ customer: Customer, at: Date) throws
@@ -67,6 +74,7 @@ public protocol LedgerTransaction {
 
     func saveReturn(_ returned: ReturnOrder, creditInvoiceNumber: String?, at: Date) throws
     func pendingReturns(orderNumber: String?) throws -> [ReturnOrder]
+    func isReturnRecorded(_ number: String) throws -> Bool
     func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal]
 
     /// The next number of a gap-free series; the caller's transaction makes it final.

@@ -33,8 +33,8 @@ public final class SQLiteLedger: Ledger {
             try db.execute(sql: """
                 CREATE TABLE processed_files (
                     sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, outcome TEXT NOT NULL, at TEXT NOT NULL);
-                CREATE TABLE document_keys (
-                    type TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (type, key)) WITHOUT ROWID;
+                CREATE TABLE document_versions (
+                    type TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (type, key, hash)) WITHOUT ROWID;
                 CREATE TABLE customers (
                     number TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL);
                 CREATE TABLE orders (
@@ -113,12 +113,13 @@ struct SQLiteTransaction: LedgerTransaction {
                 [file.sha256, file.name, file.outcome, file.at.ledgerText])
     }
 
-    func documentHash(type: String, key: String) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM document_keys WHERE type = ? AND key = ?"), arguments: [type, key])
+    func hasSeen(type: String, key: String, hash: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM document_versions WHERE type = ? AND key = ? AND hash = ?"),
+                          arguments: [type, key, hash]) ?? false
     }
 
-    func setDocumentHash(type: String, key: String, hash: String) throws {
-        try run("INSERT OR REPLACE INTO document_keys (type, key, hash) VALUES (?, ?, ?)", [type, key, hash])
+    func markSeen(type: String, key: String, hash: String) throws {
+        try run("INSERT OR IGNORE INTO document_versions (type, key, hash) VALUES (?, ?, ?)", [type, key, hash])
     }
 
     func customer(_ number: String) throws -> Customer? {
@@ -180,6 +181,10 @@ struct SQLiteTransaction: LedgerTransaction {
             : "SELECT body FROM returns WHERE credit_invoice_number IS NULL AND order_number = ? ORDER BY rowid"
         let arguments: StatementArguments = orderNumber.map { [$0] } ?? []
         return try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { try decode(ReturnOrder.self, $0) }
+    }
+
+    func isReturnRecorded(_ number: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM returns WHERE number = ?"), arguments: [number]) ?? false
     }
 
     func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal] {

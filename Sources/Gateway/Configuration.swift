@@ -1,0 +1,152 @@
+import Foundation
+import GatewayCore
+import Intake
+import Invoicing
+import Yams
+
+/// A setting that is missing or wrong, with the file, the key and what is expected.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let file: String
+    public let key: String?
+    public let expected: String
+    public let found: String?
+    public var description: String {
+        "\(file): " + (key.map { "\($0): " } ?? "") + "expected \(expected)" + (found.map { ", found \($0)" } ?? "")
+    }
+}
+
+/// `gateway.yml`: the client, its defaults, where schemas are and which outbox folder each
+/// distribution method fills.
+public struct GatewayConfiguration: Sendable {
+    public var client: ClientProfile
+    /// Schema set name (as mappings name it) → folder, absolute or relative to the home.
+    public var schemaFolders: [String: String]
+    /// Distribution method → folder under `outbox/`.
+    public var outboxFolders: [DistributionMethod: String]
+    public var ledgerPath: String
+
+    public static let fileName = "gateway.yml"
+
+    public static func load(home: URL) throws(ConfigurationError) -> GatewayConfiguration {
+        let url = home.appendingPathComponent(fileName)
+        let file = url.path
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ConfigurationError(file: file, key: nil, expected: "a readable gateway.yml in the gateway home (run `gateway init` or copy the repository's sample)", found: nil)
+        }
+        return try parse(text, file: file, home: home)
+    }
+
+    public static func parse(_ text: String, file: String, home: URL) throws(ConfigurationError) -> GatewayConfiguration {
+        let root: JSONValue
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigurationError(file: file, key: nil, expected: "settings", found: "an empty file")
+            }
+            root = json(node)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: file, key: nil, expected: "valid YAML", found: "\(error)")
+        }
+        do throws(DocumentRefusal) {
+            guard case .object(let members) = root else {
+                throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
+            }
+            let top = Fields(members)
+            try top.allowOnly(["client", "schemas", "outbox", "ledger"])
+            guard let c = try top.optionalObject("client") else {
+                throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
+            }
+            try c.allowOnly(["id", "name", "organisationNumber", "vatNumber", "address", "email", "phone", "bankgiro", "plusgiro",
+                             "iban", "bic", "fTax", "timeZone", "currency", "invoiceNumbers", "ocr", "roundToWholeKronor", "defaults"])
+            let name = try c.requiredText("name")
+            let id = try c.optionalIdentifier("id") ?? String(name.filter { $0.isLetter || $0.isNumber }.prefix(20)).lowercased()
+            let timeZone = try c.optionalText("timeZone") ?? "Europe/Stockholm"
+            guard TimeZone(identifier: timeZone) != nil else {
+                throw DocumentRefusal(field: "client.timeZone", expected: "a time zone such as Europe/Stockholm", found: "\"\(timeZone)\"")
+            }
+            let address = try c.optionalObject("address")
+            var series = NumberSeries()
+            if let n = try c.optionalObject("invoiceNumbers") {
+                series = NumberSeries(name: try n.optionalIdentifier("series") ?? "default",
+                                      prefix: try n.optionalText("prefix", maxLength: 10) ?? "",
+                                      first: try n.optionalInteger("first", range: 1...999_999_999) ?? 1001)
+                if !series.prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+                    throw DocumentRefusal(field: "client.invoiceNumbers.prefix", expected: "letters and digits only", found: "\"\(series.prefix)\"")
+                }
+            }
+            let bankgiro = try c.optionalText("bankgiro", maxLength: 12)
+            let plusgiro = try c.optionalText("plusgiro", maxLength: 12)
+            let iban = try c.optionalText("iban", maxLength: 34)
+            if bankgiro == nil, plusgiro == nil, iban == nil {
+                throw DocumentRefusal(field: "client.bankgiro", expected: "a bankgiro, plusgiro or iban to be paid to", found: "none of them")
+            }
+            guard let organisationNumber = try c.organisationNumber("organisationNumber") else {
+                throw DocumentRefusal(field: "client.organisationNumber", expected: "the organisation number, e.g. 556000-0001", found: "nothing")
+            }
+            let client = ClientProfile(
+                id: id, name: name,
+                organisationNumber: organisationNumber,
+                vatNumber: try c.optionalText("vatNumber", maxLength: 20),
+                address: PostalAddress(street: try address?.optionalText("street"), postalCode: try address?.optionalText("postalCode"),
+                                       city: try address?.optionalText("city"), country: try address?.countryCode("country") ?? "SE"),
+                email: try c.email("email"), phone: try c.optionalText("phone", maxLength: 30),
+                bankgiro: bankgiro, plusgiro: plusgiro, iban: iban, bic: try c.optionalText("bic", maxLength: 11),
+                approvedForFTax: try c.optionalBool("fTax") ?? true, timeZone: timeZone,
+                currency: try c.currency("currency") ?? "SEK", numberSeries: series,
+                ocr: OCRSettings(lengthDigit: try c.optionalObject("ocr")?.optionalBool("lengthDigit") ?? false),
+                roundToWholeKronor: try c.optionalBool("roundToWholeKronor") ?? true,
+                defaults: try c.optionalObject("defaults").map { (d: Fields) throws(DocumentRefusal) in try DocumentReader().readSettings(d) }
+                    ?? ClientProfile.builtInDefaults)
+            var schemas: [String: String] = [:]
+            if let s = try top.optionalObject("schemas") {
+                for key in s.keys {
+                    guard let folder = try s.optionalText(key, maxLength: 1000) else { continue }
+                    let resolved = folder.hasPrefix("/") ? folder : home.appendingPathComponent(folder).standardized.path
+                    guard FileManager.default.fileExists(atPath: resolved) else {
+                        throw DocumentRefusal(field: "schemas.\(key)", expected: "an existing folder of XSD files", found: "\"\(folder)\" (\(resolved) does not exist)")
+                    }
+                    schemas[key] = resolved
+                }
+            }
+            var outbox: [DistributionMethod: String] = [
+                .eInvoice: "pagero", .centralPrint: "21grams", .email: "email", .ownPrinter: "print", .export: "export", .autogiro: "autogiro",
+            ]
+            if let o = try top.optionalObject("outbox") {
+                for key in o.keys {
+                    guard let method = DistributionMethod(rawValue: key) else {
+                        throw DocumentRefusal(field: "outbox.\(key)", expected: "a distribution method: " + DistributionMethod.allCases.map(\.rawValue).joined(separator: ", "), found: nil)
+                    }
+                    outbox[method] = try o.requiredIdentifier(key)
+                }
+            }
+            let ledger = try top.optionalText("ledger", maxLength: 1000) ?? "ledger.sqlite"
+            return GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
+                                        ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path)
+        } catch {
+            throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
+        }
+    }
+
+    /// YAML → JSON values, so the contract's own field checks serve for the settings too.
+    static func json(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            let text = scalar.string
+            guard scalar.style == .plain else { return .string(text) }
+            if text == "~" || text == "null" || text.isEmpty { return .null }
+            if text == "true" { return .bool(true) }
+            if text == "false" { return .bool(false) }
+            if Decimal(exactly: Substring(text)) != nil, !text.hasPrefix("0") || text == "0" || text.hasPrefix("0.") { return .number(text) }
+            return .string(text)
+        case .mapping(let mapping):
+            var members: [String: JSONValue] = [:]
+            for (key, value) in mapping { members[key.string ?? ""] = json(value) }
+            return .object(members)
+        case .sequence(let sequence):
+            return .array(sequence.map(json))
+        case .alias:
+            return .null
+        }
+    }
+}

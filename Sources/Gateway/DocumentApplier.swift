@@ -1,0 +1,200 @@
+import Foundation
+import GatewayCore
+import Intake
+import Invoicing
+import Ledger
+
+/// What became of one document.
+public enum DocumentOutcome: Sendable {
+    case applied(String)
+    /// Already known with the same content: nothing changed (CONTRACT.md).
+    case unchanged(String)
+    case refused(DocumentRefusal)
+}
+
+/// Applies inbox documents to the ledger inside the caller's transaction. Every check that
+/// can refuse a document runs before its first write, so a refusal leaves nothing behind.
+struct DocumentApplier {
+    let factory: InvoiceFactory
+    let now: Date
+
+    private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
+
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    /// The content key of a document: the hash of its typed value, so "12" and 12 are the same.
+    static func contentHash<T: Encodable>(_ value: T) -> String {
+        SHA256.hex(Array((try? encoder.encode(value)) ?? Data()))
+    }
+
+    func apply(_ document: InboxDocument, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        switch document {
+        case .customer(let customer): return try apply(customer, tx)
+        case .order(let order): return try apply(order, tx)
+        case .returnOrder(let returned): return try apply(returned, tx)
+        case .payment(let payment): return try apply(payment, tx)
+        case .command(let command, let number): return try apply(command, invoiceNumber: number, tx)
+        }
+    }
+
+    private func apply(_ customer: Customer, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        let hash = Self.contentHash(customer)
+        if try tx.hasSeen(type: "customer", key: customer.customerNumber, hash: hash) {
+            return .unchanged("customer \(customer.customerNumber) is already known with this content")
+        }
+        let existed = try tx.customer(customer.customerNumber) != nil
+        try tx.saveCustomer(customer, at: now)
+        try tx.markSeen(type: "customer", key: customer.customerNumber, hash: hash)
+        // Orders that waited for this customer are invoiced now (CONTRACT.md, order).
+        var invoiced: [String] = []
+        for order in try tx.uninvoicedCompletedOrders(customerNumber: customer.customerNumber) {
+            if let number = try invoiceIfDue(order, customer: customer, tx) { invoiced.append(number) }
+        }
+        var text = "customer \(customer.customerNumber) \(existed ? "updated" : "added")"
+        if !invoiced.isEmpty { text += "; waiting orders invoiced as \(invoiced.joined(separator: ", "))" }
+        return .applied(text)
+    }
+
+    private func apply(_ order: Order, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        let hash = Self.contentHash(order)
+        if try tx.hasSeen(type: "order", key: order.orderNumber, hash: hash) {
+            return .unchanged("order \(order.orderNumber) is already known with this content")
+        }
+        if let stored = try tx.order(order.orderNumber) {
+            if let invoice = stored.invoiceNumber {
+                return .refused(DocumentRefusal(field: "orderNumber", expected: "a new order number or the same content: order \(order.orderNumber) is already invoiced as \(invoice)", found: "other content"))
+            }
+            // O1: an order may only move forward; the same status again must be the same order.
+            if order.status < stored.order.status {
+                return .refused(DocumentRefusal(field: "status", expected: "\(stored.order.status.rawValue) or later: order \(order.orderNumber) has already reached \(stored.order.status.rawValue) (rule O1)", found: order.status.rawValue))
+            }
+            if order.status == stored.order.status {
+                return .refused(DocumentRefusal(field: "orderNumber", expected: "the same content as the order \(order.orderNumber) already recorded as \(order.status.rawValue), or a later status", found: "other content"))
+            }
+            if order.customerNumber != stored.order.customerNumber {
+                return .refused(DocumentRefusal(field: "customerNumber", expected: "\(stored.order.customerNumber), the customer order \(order.orderNumber) was recorded for", found: order.customerNumber))
+            }
+        }
+        try tx.saveOrder(order, at: now)
+        try tx.markSeen(type: "order", key: order.orderNumber, hash: hash)
+        guard order.status == .completed else {
+            return .applied("order \(order.orderNumber) recorded as \(order.status.rawValue) (invoiced when completed, rule O2)")
+        }
+        guard let customer = try tx.customer(order.customerNumber) else {
+            return .applied("order \(order.orderNumber) completed; waiting for customer \(order.customerNumber)")
+        }
+        guard let number = try invoiceIfDue(order, customer: customer, tx) else {
+            return .applied("order \(order.orderNumber) completed; invoiced after its desired delivery date (rule M7)")
+        }
+        return .applied("order \(order.orderNumber) invoiced as \(number)")
+    }
+
+    /// O2, M1: the invoice for a completed order, numbered gap-free inside this transaction.
+    private func invoiceIfDue(_ order: Order, customer: Customer, _ tx: any LedgerTransaction) throws -> String? {
+        let settings = factory.settings(for: customer)
+        guard settings.invoicingModel.model == .running, factory.isDue(order, settings: settings, today: today) else { return nil }
+        let number = try nextNumber(tx)
+        let invoice = factory.invoice(for: order, customer: customer, number: number, today: today)
+        let detail = "from order \(order.orderNumber)" + (order.isPrepaid ? "; prepaid, marked paid (rule M1)" : "")
+            + (invoice.status == .review ? "; review required (rule S5)" : "")
+        try tx.insertInvoice(invoice, at: now, event: "created", detail: detail)
+        try tx.setOrderInvoice(orderNumber: order.orderNumber, invoiceNumber: number)
+        for returned in try tx.pendingReturns(orderNumber: order.orderNumber) {
+            if case .refused = try credit(returned, original: invoice, tx) { continue }
+        }
+        return number
+    }
+
+    private func nextNumber(_ tx: any LedgerTransaction) throws -> String {
+        let series = factory.client.numberSeries
+        return series.number(try tx.nextSequence(series: series.name, first: series.first))
+    }
+
+    private func apply(_ returned: ReturnOrder, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        let hash = Self.contentHash(returned)
+        if try tx.hasSeen(type: "return", key: returned.returnNumber, hash: hash) {
+            return .unchanged("return \(returned.returnNumber) is already known with this content")
+        }
+        if try tx.isReturnRecorded(returned.returnNumber) {
+            return .refused(DocumentRefusal(field: "returnNumber", expected: "a new return number: return \(returned.returnNumber) is already recorded with other content", found: returned.returnNumber))
+        }
+        guard let order = try tx.order(returned.orderNumber) else {
+            return .refused(DocumentRefusal(field: "orderNumber", expected: "the number of a recorded order", found: returned.orderNumber))
+        }
+        guard let invoiceNumber = order.invoiceNumber, let original = try tx.invoice(invoiceNumber) else {
+            try tx.saveReturn(returned, creditInvoiceNumber: nil, at: now)
+            try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash)
+            return .applied("return \(returned.returnNumber) recorded; credited when order \(returned.orderNumber) is invoiced")
+        }
+        let outcome = try credit(returned, original: original.invoice, tx)
+        if case .applied = outcome { try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash) }
+        return outcome
+    }
+
+    /// S6: the credit invoice for a return, always for review.
+    private func credit(_ returned: ReturnOrder, original: Invoice, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        let already = try tx.returnedQuantities(creditedInvoice: original.number)
+        let series = factory.client.numberSeries
+        // Checked with a placeholder number first, so a refusal takes no number from the series.
+        do {
+            _ = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: "0", today: today)
+        } catch {
+            return .refused(DocumentRefusal(field: nil, expected: "a return that matches invoice \(original.number)", found: error.reason))
+        }
+        let number = series.number(try tx.nextSequence(series: series.name, first: series.first))
+        let creditInvoice = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, today: today)
+        try tx.insertInvoice(creditInvoice, at: now, event: "created",
+                             detail: "credit for return \(returned.returnNumber) against invoice \(original.number); review required (rule S6)")
+        try tx.saveReturn(returned, creditInvoiceNumber: number, at: now)
+        return .applied("return \(returned.returnNumber) credited as \(number) (for review, rule S6)")
+    }
+
+    private func apply(_ payment: Payment, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        let hash = Self.contentHash(payment)
+        if try tx.hasSeen(type: "payment", key: payment.invoiceNumber, hash: hash) {
+            return .unchanged("this payment of invoice \(payment.invoiceNumber) is already recorded")
+        }
+        guard let record = try tx.invoice(payment.invoiceNumber), record.invoice.kind != .credit else {
+            return .refused(DocumentRefusal(field: "invoiceNumber", expected: "the number of an invoice", found: payment.invoiceNumber))
+        }
+        let total = try tx.addPayment(payment, at: now)
+        try tx.markSeen(type: "payment", key: payment.invoiceNumber, hash: hash)
+        let invoice = record.invoice
+        let detail = "\(payment.amount.fixed(2)) \(invoice.currency) paid \(Instant.format(payment.paidAt)); \(total.fixed(2)) of \(invoice.totals.payable.fixed(2)) paid in all"
+        if total >= invoice.totals.payable, invoice.status != .paid {
+            try tx.setStatus(invoice: invoice.number, to: .paid, at: now, event: "paid", detail: detail)
+        } else {
+            try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "payment", detail: detail))
+        }
+        return .applied("payment of invoice \(payment.invoiceNumber) recorded")
+    }
+
+    private func apply(_ command: OperatorCommand, invoiceNumber: String, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        switch command {
+        case .approve:
+            return try Operations.approve(invoiceNumber, at: now, tx)
+        case .credit, .remind, .send:
+            return .refused(DocumentRefusal(field: "type", expected: "a command this gateway offers: \(command.rawValue) comes with distribution (rules D3–D14) and is not available yet", found: command.rawValue))
+        }
+    }
+}
+
+/// Operator actions shared by the command line and command documents.
+enum Operations {
+    /// S5: an invoice for review becomes ready to send.
+    static func approve(_ number: String, at now: Date, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        guard let record = try tx.invoice(number) else {
+            return .refused(DocumentRefusal(field: "invoiceNumber", expected: "the number of an invoice", found: number))
+        }
+        guard record.invoice.status == .review else {
+            return .unchanged("invoice \(number) is not waiting for review (status \(record.invoice.status.rawValue))")
+        }
+        try tx.setStatus(invoice: number, to: .ready, at: now, event: "approved", detail: "review done (rule S5)")
+        return .applied("invoice \(number) approved")
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The folders of a gateway home. Everything the gateway reads or writes lives below it.
+public struct GatewayHome: Sendable {
+    public let root: URL
+
+    public init(_ root: URL) { self.root = root.standardizedFileURL }
+
+    public var inbox: URL { root.appendingPathComponent("inbox") }
+    /// Files claimed from the inbox and not yet finished; resumed first after a crash.
+    public var processing: URL { inbox.appendingPathComponent(".processing") }
+    public var outbox: URL { root.appendingPathComponent("outbox") }
+    public var mappings: URL { root.appendingPathComponent("mappings") }
+    public var archive: URL { root.appendingPathComponent("archive") }
+    public var refused: URL { root.appendingPathComponent("refused") }
+    public var duplicates: URL { root.appendingPathComponent("duplicates") }
+    /// Rendered documents that failed validation, with their errors; never published.
+    public var failed: URL { root.appendingPathComponent("failed") }
+
+    public func createFolders() throws {
+        for folder in [inbox, processing, outbox, mappings, archive, refused, duplicates, failed] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+    }
+
+    /// A path relative to the home, as listings show it.
+    public func relative(_ url: URL) -> String {
+        let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+}
+
+enum FileMoves {
+    /// Writes `bytes` under a temporary name in the same folder, flushes it, then renames it
+    /// into place, so no reader ever sees a partial file under the final name.
+    static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: temporary)
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        try rename(temporary, to: url)
+    }
+
+    /// rename(2): atomic within one file system, and replaces an existing file of that name.
+    static func rename(_ from: URL, to: URL) throws {
+        try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard Foundation.rename(from.path, to.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path,
+                NSLocalizedDescriptionKey: "cannot move \(from.path) to \(to.path): \(String(cString: strerror(errno)))"])
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import GatewayCore
+import Intake
+import Invoicing
+import Ledger
+
+/// What one run of intake did.
+public struct IntakeSummary: Sendable, Codable {
+    public var filesAccepted = 0
+    public var filesPartlyRefused = 0
+    public var filesRefused = 0
+    public var filesDuplicate = 0
+    public var documentsApplied = 0
+    public var documentsUnchanged = 0
+    public var documentsRefused = 0
+}
+
+/// The machine-readable reason written next to a refused file.
+struct RefusalReport: Codable {
+    struct Entry: Codable {
+        var document: Int?
+        var field: String?
+        var expected: String
+        var found: String?
+    }
+    var file: String
+    var sha256: String
+    var at: String
+    var outcome: String
+    var reason: String
+    var documentsAccepted: Int
+    var refused: [Entry]
+}
+
+/// Claims complete files from `inbox/`, applies their documents to the ledger in bounded
+/// transactions and moves each file to `archive/`, `refused/` or `duplicates/`.
+struct InboxProcessor {
+    let home: GatewayHome
+    let ledger: any Ledger
+    let factory: InvoiceFactory
+    let clock: any GatewayClock
+    let reader = InboxFileReader()
+    /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
+    var chunkSize = 500
+    var progress: ((String) -> Void)?
+
+    /// Files the contract says are not ready: `NAME.tmp` and `.NAME`.
+    static func isReady(_ name: String) -> Bool { !name.hasPrefix(".") && !name.hasSuffix(".tmp") }
+
+    func run() throws -> IntakeSummary {
+        var summary = IntakeSummary()
+        try home.createFolders()
+        // Files a crashed run had claimed come first, so they finish before anything new.
+        for url in try listFiles(home.processing) { try process(claimed: url, resumed: true, &summary) }
+        for url in try listFiles(home.inbox) {
+            let claimed = home.processing.appendingPathComponent(url.lastPathComponent)
+            guard !FileManager.default.fileExists(atPath: claimed.path) else { continue }
+            try FileMoves.rename(url, to: claimed)
+            try process(claimed: claimed, resumed: false, &summary)
+        }
+        return summary
+    }
+
+    private func listFiles(_ folder: URL) throws -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter(Self.isReady).sorted().compactMap { name in
+            let url = folder.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+            return url
+        }
+    }
+
+    private func process(claimed url: URL, resumed: Bool, _ summary: inout IntakeSummary) throws {
+        let name = url.lastPathComponent
+        let hash = try Self.fileHash(url)
+        let now = clock.now
+        if let known = try ledger.read({ try $0.processedFile(sha256: hash) }) {
+            if resumed {
+                // The ledger committed this file before the crash; only the move was left.
+                try finish(url, hash: hash, outcome: known.outcome, report: nil)
+            } else {
+                summary.filesDuplicate += 1
+                try finish(url, hash: hash, outcome: "duplicate", report: RefusalReport(
+                    file: name, sha256: hash, at: Instant.format(now), outcome: "duplicate",
+                    reason: "the same content was processed before as \(known.name) on \(Instant.format(known.at)) (\(known.outcome)); nothing was applied",
+                    documentsAccepted: 0, refused: []))
+            }
+            return
+        }
+        let applier = DocumentApplier(factory: factory, now: now)
+        var refused: [RefusalReport.Entry] = []
+        var accepted = 0
+        var pending: [ReadDocument] = []
+        var fileRefusal: FileRefusal?
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            let outcomes = try ledger.write { tx in try batch.map { read -> DocumentOutcome in
+                switch read.result {
+                case .failure(let refusal): return .refused(refusal)
+                case .success(let document): return try applier.apply(document, tx)
+                }
+            } }
+            for (read, outcome) in zip(batch, outcomes) {
+                switch outcome {
+                case .applied: accepted += 1; summary.documentsApplied += 1
+                case .unchanged: accepted += 1; summary.documentsUnchanged += 1
+                case .refused(let r):
+                    summary.documentsRefused += 1
+                    refused.append(.init(document: read.index, field: r.field, expected: r.expected, found: r.found))
+                }
+            }
+            progress?("\(name): \(accepted + refused.count) documents")
+        }
+
+        do {
+            try reader.read(url) { document in
+                pending.append(document)
+                if pending.count >= chunkSize { try flush() }
+            }
+            try flush()
+        } catch let error as FileRefusal {
+            fileRefusal = error
+        }
+
+        let outcome: String
+        let reason: String
+        if let fileRefusal {
+            outcome = "refused"
+            reason = fileRefusal.reason
+            summary.filesRefused += 1
+        } else if refused.isEmpty, accepted > 0 {
+            outcome = "accepted"
+            reason = "all \(accepted) documents accepted"
+            summary.filesAccepted += 1
+        } else if accepted == 0 {
+            outcome = "refused"
+            reason = refused.isEmpty ? "the file holds no documents" : "every document was refused"
+            summary.filesRefused += 1
+        } else {
+            outcome = "refused in part"
+            reason = "\(accepted) documents accepted and applied, \(refused.count) refused (listed below); resend only the refused ones"
+            summary.filesPartlyRefused += 1
+        }
+        try ledger.write { tx in try tx.recordFile(ProcessedFile(sha256: hash, name: name, outcome: outcome, at: now)) }
+        let report = outcome == "accepted" ? nil : RefusalReport(
+            file: name, sha256: hash, at: Instant.format(now), outcome: outcome, reason: reason, documentsAccepted: accepted, refused: refused)
+        try finish(url, hash: hash, outcome: outcome, report: report)
+    }
+
+    /// Moves a claimed file to where its outcome says, with a reason file beside it.
+    private func finish(_ url: URL, hash: String, outcome: String, report: RefusalReport?) throws {
+        let folder: URL
+        switch outcome {
+        case "accepted": folder = home.archive
+        case "duplicate": folder = home.duplicates
+        default: folder = home.refused
+        }
+        let stamp = Self.stamp.string(from: clock.now)
+        let target = folder.appendingPathComponent("\(stamp)_\(hash.prefix(8))_\(url.lastPathComponent)")
+        if let report {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try FileMoves.writeAtomically(Array(try encoder.encode(report)), to: target.appendingPathExtension("reason.json"))
+        }
+        try FileMoves.rename(url, to: target)
+    }
+
+    private static let stamp: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss"
+        return f
+    }()
+
+    static func fileHash(_ url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(Array(chunk)) }
+        return hasher.finalizeHex()
+    }
+}
