@@ -1,0 +1,282 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import GatewayCore
+import Intake
+import Invoicing
+import Ledger
+import Rendering
+
+@main
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
+        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self])
+}
+
+struct HomeOption: ParsableArguments {
+    @Option(name: .long, help: "The gateway home (default: $GATEWAY_HOME, else the current directory).")
+    var home: String?
+
+    var url: URL {
+        let path = home ?? ProcessInfo.processInfo.environment["GATEWAY_HOME"] ?? FileManager.default.currentDirectoryPath
+        return URL(fileURLWithPath: path)
+    }
+
+    func open() throws -> Gateway {
+        do {
+            let gateway = try Gateway(home: url)
+            for warning in gateway.startupWarnings { Console.error("warning: \(warning)") }
+            return gateway
+        } catch {
+            throw Console.fail("\(error)")
+        }
+    }
+}
+
+enum Console {
+    static var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    static func error(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    static func fail(_ text: String) -> ExitCode {
+        error("error: \(text)")
+        return ExitCode(1)
+    }
+
+    /// A progress line that rewrites itself on a terminal and stays silent elsewhere.
+    static func progress(_ text: String) {
+        guard isTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
+
+struct Process: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Process every file in the inbox once, publish ready invoices, and exit.")
+    @OptionGroup var home: HomeOption
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        let gateway = try home.open()
+        gateway.progress = Console.progress
+        let summary = try gateway.process()
+        if Console.isTerminal { Console.error("") }
+        if json { return try Console.printJSON(summary) }
+        let i = summary.intake, p = summary.publishing
+        print("files: \(i.filesAccepted) accepted, \(i.filesPartlyRefused) refused in part, \(i.filesRefused) refused, \(i.filesDuplicate) duplicate")
+        print("documents: \(i.documentsApplied) applied, \(i.documentsUnchanged) already known, \(i.documentsRefused) refused")
+        print("invoices: \(p.published) published to outbox/, \(p.failed) failed (see failed/ and `gateway status`)")
+        if i.filesRefused + i.filesPartlyRefused > 0 { print("refused input is kept in refused/ with a .reason.json beside each file") }
+        if p.failed > 0 || i.filesRefused + i.filesPartlyRefused > 0 { throw ExitCode(2) }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check an inbox file against the contract without applying it.")
+    @Argument(help: "The file to check.") var file: String
+
+    func run() throws {
+        let documents: [ReadDocument]
+        do { documents = try Gateway.validate(file: URL(fileURLWithPath: file)) } catch {
+            throw Console.fail("\(file): \(error)")
+        }
+        var refused = 0
+        for document in documents {
+            switch document.result {
+            case .success(let doc): print("document \(document.index): ok (\(doc.typeName))")
+            case .failure(let refusal):
+                refused += 1
+                print("document \(document.index): refused: \(refusal)")
+            }
+        }
+        print("\(documents.count - refused) ok, \(refused) refused")
+        if refused > 0 || documents.isEmpty { throw ExitCode(2) }
+    }
+}
+
+struct Approve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Approve an invoice that waits for review (rule S5); it is published at once.")
+    @OptionGroup var home: HomeOption
+    @Argument(help: "The invoice number.") var number: String
+
+    func run() throws {
+        switch try home.open().approve(number) {
+        case .applied(let text), .unchanged(let text): print(text)
+        case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
+        }
+    }
+}
+
+struct Invoices: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List and show invoices.", subcommands: [List.self, Show.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List invoices, oldest first.")
+        @OptionGroup var home: HomeOption
+        @Option(help: "Only this status (review, ready, waiting, sent, reminder, paid, credited).") var status: String?
+        @Option(help: "Only this customer number.") var customer: String?
+        @Flag(help: "Print JSON, in the form the contract gives.") var json = false
+
+        func run() throws {
+            var filter: InvoiceStatus?
+            if let status {
+                guard let s = InvoiceStatus(rawValue: status) else {
+                    throw Console.fail("--status: expected one of \(InvoiceStatus.allCases.map(\.rawValue).joined(separator: ", ")), found \(status)")
+                }
+                filter = s
+            }
+            let records = try home.open().invoices(status: filter, customer: customer)
+            if json { return try Console.printJSON(records.map { InvoiceJSON($0) }) }
+            print(pad("NUMBER", 10) + pad("KIND", 8) + pad("CUSTOMER", 12) + pad("STATUS", 9) + pad("ISSUED", 12) + pad("DUE", 12) + "PAYABLE")
+            for r in records {
+                let i = r.invoice
+                print(pad(i.number, 10) + pad(i.kind.rawValue, 8) + pad(i.customer.customerNumber, 12) + pad(i.status.rawValue, 9)
+                      + pad(i.issueDate.description, 12) + pad(i.dueDate.description, 12) + "\(i.totals.payable.fixed(2)) \(i.currency)")
+            }
+            print("\(records.count) invoice(s)")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one invoice with its lines and history.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "The invoice number.") var number: String
+        @Flag(help: "Print JSON, in the form the contract gives.") var json = false
+
+        func run() throws {
+            guard let (record, history) = try home.open().invoice(number) else { throw Console.fail("no invoice \(number)") }
+            let view = InvoiceJSON(record, history: history)
+            if json { return try Console.printJSON(view) }
+            let i = record.invoice
+            print("\(i.kind == .credit ? "Credit invoice" : "Invoice") \(i.number)  status \(i.status.rawValue)")
+            print("customer   \(i.customer.customerNumber) \(i.customer.name)")
+            print("orders     \(i.orderNumbers.joined(separator: ", "))" + (i.creditedInvoiceNumber.map { "  credits \($0)" } ?? ""))
+            print("issued     \(i.issueDate)  due \(i.dueDate)  OCR \(i.ocr)")
+            print("method     \(view.method ?? "-") -> \(view.recipient ?? "-")")
+            for line in i.lines {
+                print("  \(pad(String(line.position), 3))\(pad(line.articleNumber, 12))\(pad(String(line.description.prefix(30)), 32))"
+                      + "\(pad(line.quantity.plainText, 8))\(pad(line.unitPrice.plainText, 10))\(pad("\(line.vatRate.rawValue)%", 5))\(line.net.fixed(2))")
+            }
+            print("net \(view.net)  vat \(view.vat)  rounding \(view.rounding)  payable \(view.payable) \(i.currency)")
+            for file in record.files { print("file       \(file)") }
+            print("history:")
+            for h in history { print("  \(Instant.format(h.at))  \(pad(h.status.rawValue, 9))\(h.event)\(h.detail.map { ": \($0)" } ?? "")") }
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Counts per status, waiting orders, refused files and failed publications.")
+    @OptionGroup var home: HomeOption
+    @Flag(help: "Print JSON.") var json = false
+
+    struct View: Encodable {
+        var invoices: [String: Int]
+        var waitingOrders: [[String: String]]
+        var refusedFiles: [[String: String]]
+        var failedInvoices: [[String: String]]
+        var inbox: [String]
+    }
+
+    func run() throws {
+        let s = try home.open().status()
+        let view = View(
+            invoices: Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
+            waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
+            refusedFiles: s.refusedFiles.map { ["name": $0.name, "at": Instant.format($0.at), "outcome": $0.reason] },
+            failedInvoices: s.failedPublications.map { ["number": $0.number, "reason": $0.reason] },
+            inbox: s.inboxFiles)
+        if json { return try Console.printJSON(view) }
+        print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
+        print("waiting orders (customer not known yet): \(s.waitingOrders.count)")
+        for o in s.waitingOrders { print("  order \(o.orderNumber) waits for customer \(o.customerNumber)") }
+        print("refused files: \(s.refusedFiles.count)")
+        for f in s.refusedFiles { print("  \(f.name) (\(f.reason), \(Instant.format(f.at))): see refused/") }
+        print("invoices that failed rendering or validation: \(s.failedPublications.count)")
+        for f in s.failedPublications { print("  \(f.number): \(f.reason)") }
+        print("files waiting in inbox/: \(s.inboxFiles.count)")
+    }
+}
+
+struct Mappings: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Mapping tools.", subcommands: [Reference.self])
+
+    struct Reference: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every field of the canonical invoice that a mapping can use.")
+        func run() {
+            for row in CanonicalModel.reference() { print(pad(row.path, 40) + pad(row.type, 12) + row.example) }
+        }
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+/// The contract's JSON form of an invoice (CONTRACT.md, "What the gateway tells scripts").
+struct InvoiceJSON: Encodable {
+    struct Line: Encodable {
+        var articleNumber, description, quantity, unitPrice: String
+        var discountPercent: String?
+        var vatRate: Int
+        var net: String
+    }
+    struct History: Encodable { var at, status, event: String; var detail: String? }
+
+    var number, kind, customerNumber: String
+    var payingCustomerNumber: String?
+    var orderNumbers: [String]
+    var status: String
+    var method, recipient: String?
+    var issueDate, dueDate, currency, net, vat, rounding, payable, ocr: String
+    var files: [String]
+    var creditedInvoiceNumber: String?
+    var lines: [Line]?
+    var history: [History]?
+
+    init(_ record: InvoiceRecord, history: [HistoryEntry]? = nil) {
+        let i = record.invoice
+        number = i.number
+        kind = i.kind.rawValue
+        customerNumber = i.customer.customerNumber
+        payingCustomerNumber = nil
+        orderNumbers = i.orderNumbers
+        status = i.status.rawValue
+        method = i.settings.distributionMethod.rawValue
+        recipient = InvoiceJSON.recipient(i)
+        issueDate = i.issueDate.description
+        dueDate = i.dueDate.description
+        currency = i.currency
+        net = i.totals.net.fixed(2)
+        vat = i.totals.vat.fixed(2)
+        rounding = i.totals.rounding.fixed(2)
+        payable = i.totals.payable.fixed(2)
+        ocr = i.ocr
+        files = record.files
+        creditedInvoiceNumber = i.creditedInvoiceNumber
+        if let history {
+            lines = i.lines.map { Line(articleNumber: $0.articleNumber, description: $0.description, quantity: $0.quantity.plainText,
+                                       unitPrice: $0.unitPrice.plainText, discountPercent: $0.discountPercent?.plainText,
+                                       vatRate: $0.vatRate.rawValue, net: $0.net.fixed(2)) }
+            self.history = history.map { History(at: Instant.format($0.at), status: $0.status.rawValue, event: $0.event, detail: $0.detail) }
+        }
+    }
+
+    static func recipient(_ i: Invoice) -> String? {
+        switch i.settings.distributionMethod {
+        case .eInvoice: return i.customer.peppolId ?? i.customer.organisationNumber.map { "0007:" + $0.filter(\.isNumber) }
+        case .email: return i.invoiceEmail
+        case .centralPrint: return i.customer.address?.singleLine
+        case .ownPrinter: return "own printer"
+        case .export: return i.settings.exportMapping
+        case .autogiro: return nil
+        }
+    }
+}
