@@ -15,8 +15,10 @@ public enum Formatter: Sendable, Hashable {
     case pad(Int)
     case code(String)
     case maxLength(Int)
+    /// Stands in for an empty value: `{line.unit|or:st|code:unit}`.
+    case orElse(String)
 
-    static let names = ["amount", "fixed:N", "decimal", "date", "date:compact", "digits", "upper", "lower", "pad:N", "code:LIST", "max:N"]
+    static let names = ["or:TEXT", "amount", "fixed:N", "decimal", "date", "date:compact", "digits", "upper", "lower", "pad:N", "code:LIST", "max:N"]
 
     static func parse(_ text: Substring) -> Formatter? {
         let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -33,6 +35,7 @@ public enum Formatter: Sendable, Hashable {
         case ("pad", let n?): return Int(n).flatMap { (1...40).contains($0) ? .pad($0) : nil }
         case ("code", let list?) where !list.isEmpty: return .code(list)
         case ("max", let n?): return Int(n).flatMap { $0 > 0 ? .maxLength($0) : nil }
+        case ("or", let text?) where !text.isEmpty: return .orElse(text)
         default: return nil
         }
     }
@@ -44,7 +47,7 @@ public enum Formatter: Sendable, Hashable {
         case .date, .compactDate: ["date"]
         case .digits, .upper, .lower, .maxLength: ["text", "integer", "decimal", "date"]
         case .pad: ["text", "integer"]
-        case .code: ["text", "integer", "decimal", "boolean"]
+        case .code, .orElse: ["text", "integer", "decimal", "boolean", "date"]
         }
     }
 

@@ -74,7 +74,12 @@ public struct MappingEngine: Sendable {
             case .literal(let literal):
                 text += literal
             case .field(let path, let formatters):
-                let value = lookup(path, in: scope)
+                var value = lookup(path, in: scope)
+                var formatters = formatters
+                if case .orElse(let fallback)? = formatters.first {
+                    if value.isEmpty, !isFalse(value) { value = .text(fallback) }
+                    formatters.removeFirst()
+                }
                 guard !value.isEmpty || isFalse(value), var piece = Formatter.plain(value) else { continue }
                 do {
                     for formatter in formatters { piece = try formatter.apply(value, text: piece, codes: mapping.codes) }

@@ -1,0 +1,58 @@
+import Foundation
+import GatewayCore
+import Testing
+
+@Suite struct MoneyTests {
+    @Test func parsesDecimalsExactly() {
+        #expect(Decimal(exactly: "12.50") == Decimal(string: "12.5"))
+        #expect(Decimal(exactly: "0.1")! + Decimal(exactly: "0.2")! == Decimal(exactly: "0.3")!)
+        #expect(Decimal(exactly: "1e2") == nil)
+        #expect(Decimal(exactly: "12.") == nil)
+        #expect(Decimal(exactly: "") == nil)
+    }
+
+    @Test func roundsHalfAwayFromZeroToOre() {
+        #expect(Decimal(exactly: "2.675")!.roundedToOre == Decimal(exactly: "2.68")!)
+        #expect(Decimal(exactly: "-2.675")!.roundedToOre == Decimal(exactly: "-2.68")!)
+        #expect(Decimal(exactly: "2.5")!.rounded(scale: 0) == 3)
+        #expect(Decimal(exactly: "2.49")!.rounded(scale: 0) == 2)
+    }
+
+    @Test func writesFixedDecimals() {
+        #expect(Decimal(exactly: "12.5")!.fixed(2) == "12.50")
+        #expect(Decimal(3).fixed(2) == "3.00")
+        #expect(Decimal(exactly: "-0.001")!.fixed(2) == "0.00")
+    }
+}
+
+@Suite struct CivilDateTests {
+    @Test func refusesImpossibleDates() {
+        #expect(CivilDate("2026-02-30") == nil)
+        #expect(CivilDate("2024-02-29") != nil)
+        #expect(CivilDate("2026-1-01") == nil)
+    }
+
+    @Test func addsDaysAcrossMonthsAndYears() {
+        #expect(CivilDate("2026-11-25")!.adding(days: 30).description == "2026-12-25")
+        #expect(CivilDate("2026-12-15")!.adding(days: 20).description == "2027-01-04")
+    }
+
+    @Test func theClientTimeZoneDecidesTheDay() {
+        let instant = Instant.parse("2026-11-24T23:30:00Z")!
+        #expect(CivilDate(instant, in: TimeZone(identifier: "Europe/Stockholm")!).description == "2026-11-25")
+        #expect(CivilDate(instant, in: TimeZone(identifier: "UTC")!).description == "2026-11-24")
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test func matchesKnownDigests() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = String(repeating: "a", count: 1000)
+        var hasher = SHA256()
+        hasher.update(Array(long.utf8.prefix(333)))
+        hasher.update(Array(long.utf8.dropFirst(333)))
+        #expect(hasher.finalizeHex() == SHA256.hex(long))
+        #expect(SHA256.hex(long) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GatewayCore
+import Invoicing
+import Testing
+
+let client = ClientProfile(id: "test", name: "Test AB", organisationNumber: "556000-0001",
+                           address: PostalAddress(city: "Göteborg", country: "SE"), bankgiro: "5050-1055")
+let today = CivilDate("2026-11-25")!
+
+func order(_ lines: [OrderLine], prepaid: Bool = false) -> Order {
+    Order(orderNumber: "1", customerNumber: "K1", status: .completed, orderDate: today,
+          completedAt: Instant.parse("2026-11-24T10:00:00+01:00"), prepaid: prepaid, lines: lines)
+}
+
+func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive, discount: String? = nil, article: String = "A") -> OrderLine {
+    OrderLine(articleNumber: article, description: "x", quantity: Decimal(exactly: Substring(quantity))!, unitPrice: Decimal(exactly: Substring(price))!,
+              vatRate: vat, discountPercent: discount.map { Decimal(exactly: Substring($0))! })
+}
+
+@Suite struct OCRTests {
+    @Test func luhnCheckDigit() {
+        #expect(OCR.luhnCheckDigit("123456789") == 7)
+        #expect(OCR.reference(for: "123456789", lengthDigit: false) == "1234567897")
+        #expect(OCR.isValid("1234567897"))
+        #expect(!OCR.isValid("1234567898"))
+    }
+
+    @Test func lengthDigitCountsTheWholeReference() {
+        let reference = OCR.reference(for: "1001", lengthDigit: true)
+        #expect(reference.count == 6)
+        #expect(reference.dropLast().last == "6")
+        #expect(OCR.isValid(reference))
+    }
+}
+
+@Suite struct AmountRules {
+    @Test func lineAmountsRoundToOreAndDiscountsApply() {
+        let l = InvoiceCalculator.line(position: 1, from: line("149.90", "2.5", vat: .twelve, discount: "10"))
+        #expect(l.grossAmount == Decimal(exactly: "374.75")!)
+        #expect(l.discountAmount == Decimal(exactly: "37.48")!)
+        #expect(l.net == Decimal(exactly: "337.27")!)
+    }
+
+    @Test func vatIsComputedPerRateOnTheRateSum() {
+        // Three lines of 0.10 at 25 %: per line VAT would round to 0.03 each (0.09); EN 16931 gives 0.08.
+        let lines = (1...3).map { InvoiceCalculator.line(position: $0, from: line("0.10")) }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: false, prepaid: false)
+        #expect(totals.vat == Decimal(exactly: "0.08")!)
+    }
+
+    @Test func severalRatesGiveOneSubtotalEach() {
+        let lines = [line("100"), line("100", vat: .twelve), line("100", vat: .six), line("100", vat: .zero)]
+            .enumerated().map { InvoiceCalculator.line(position: $0.offset + 1, from: $0.element) }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: false, prepaid: false)
+        #expect(totals.vatBreakdown.map(\.rate) == [.twentyFive, .twelve, .six, .zero])
+        #expect(totals.vat == 43)
+        #expect(totals.payable == 443)
+    }
+
+    @Test func oresavrundningRoundsThePayableAndShowsTheRounding() {
+        let lines = [InvoiceCalculator.line(position: 1, from: line("10.35"))]
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: true, prepaid: false)
+        #expect(totals.gross == Decimal(exactly: "12.94")!)
+        #expect(totals.payable == 13)
+        #expect(totals.rounding == Decimal(exactly: "0.06")!)
+    }
+}
+
+@Suite struct InvoiceRules {
+    let customer = Customer(customerNumber: "K1", kind: .organisation, name: "Kund AB")
+
+    @Test func m1PrepaidOrderIsMarkedPaidWithNothingToPay() {
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")], prepaid: true), customer: customer, number: "1001", today: today)
+        #expect(invoice.status == .paid)
+        #expect(invoice.totals.payable == 0)
+        #expect(invoice.totals.prepaid == 125)
+    }
+
+    @Test func s1SettingsResolveInvoiceOverCustomerOverClient() {
+        let resolved = ResolvedSettings.resolve(invoice: InvoiceSettings(format: .svefaktura),
+                                                customer: InvoiceSettings(format: .pdf, termsOfPaymentDays: 10),
+                                                client: InvoiceSettings(distributionMethod: .email, termsOfPaymentDays: 30))
+        #expect(resolved.format == .svefaktura)
+        #expect(resolved.termsOfPaymentDays == 10)
+        #expect(resolved.distributionMethod == .email)
+        #expect(resolved.review == .noReview)
+    }
+
+    @Test func s5ReviewSettingHoldsTheInvoice() {
+        var reviewed = customer
+        reviewed.invoiceSettings = InvoiceSettings(review: .review)
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: reviewed, number: "1001", today: today)
+        #expect(invoice.status == .review)
+    }
+
+    @Test func dueDateFollowsTheTermsOfPayment() {
+        var c = customer
+        c.invoiceSettings = InvoiceSettings(termsOfPaymentDays: 10)
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: c, number: "1001", today: today)
+        #expect(invoice.dueDate.description == "2026-12-05")
+        #expect(OCR.isValid(invoice.ocr))
+    }
+
+    @Test func s6CreditInvoiceIsAlwaysForReviewAndUsesTheOriginalPrices() throws {
+        let factory = InvoiceFactory(client: client)
+        let original = factory.invoice(for: order([line("100", "3", discount: "10", article: "A"), line("50", article: "B")]),
+                                       customer: customer, number: "1001", today: today)
+        let returned = ReturnOrder(returnNumber: "R1", orderNumber: "1", completedAt: Date(), lines: [ReturnLine(articleNumber: "A", quantity: 2)])
+        let credit = try factory.creditInvoice(for: returned, original: original, alreadyReturned: [:], number: "1002", today: today)
+        #expect(credit.kind == .credit)
+        #expect(credit.status == .review)
+        #expect(credit.creditedInvoiceNumber == "1001")
+        #expect(credit.lines[0].net == 180)
+    }
+
+    @Test func aReturnCannotExceedWhatWasInvoiced() {
+        let factory = InvoiceFactory(client: client)
+        let original = factory.invoice(for: order([line("100", "3")]), customer: customer, number: "1001", today: today)
+        let returned = ReturnOrder(returnNumber: "R1", orderNumber: "1", completedAt: Date(), lines: [ReturnLine(articleNumber: "A", quantity: 2)])
+        #expect(throws: InvoicingRefusal.self) {
+            try factory.creditInvoice(for: returned, original: original, alreadyReturned: ["A": 2], number: "1002", today: today)
+        }
+    }
+
+    @Test func m7InvoiceAfterTheDesiredDeliveryDate() {
+        var o = order([line("100")])
+        o.desiredDeliveryDate = today
+        var settings = ResolvedSettings.resolve(customer: nil, client: client.defaults)
+        #expect(InvoiceFactory(client: client).isDue(o, settings: settings, today: today))
+        settings.invoiceAfterDesiredDeliveryDate = true
+        #expect(!InvoiceFactory(client: client).isDue(o, settings: settings, today: today))
+        #expect(InvoiceFactory(client: client).isDue(o, settings: settings, today: today.adding(days: 1)))
+    }
+}
