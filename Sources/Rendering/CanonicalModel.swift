@@ -106,7 +106,7 @@ public enum CanonicalModel {
     /// A free-text note that says what a reader must know and the formats have no field for.
     private static func note(_ invoice: Invoice) -> String? {
         var parts: [String] = []
-        if invoice.kind == .credit, let original = invoice.creditedInvoiceNumber {
+        if let original = invoice.creditedInvoiceNumber {
             parts.append("Kreditering av faktura \(original)" + (invoice.creditedInvoiceIssueDate.map { " av \($0)" } ?? ""))
         }
         if invoice.totals.prepaid > 0 { parts.append("Betald i förskott (\(invoice.totals.prepaid.fixed(2)) \(invoice.currency))") }
