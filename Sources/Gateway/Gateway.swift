@@ -36,16 +36,24 @@ public final class Gateway {
     public struct ProcessSummary: Sendable, Codable {
         public var intake: IntakeSummary
         public var publishing: PublishSummary
+        /// Wall-clock seconds of each stage, for operators and benchmarks.
+        public var intakeSeconds: Double
+        public var publishingSeconds: Double
     }
 
     /// One batch run: every ready file in the inbox, then every invoice ready to publish.
     public func process() throws -> ProcessSummary {
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client), clock: clock)
         intake.progress = progress
+        let started = DispatchTime.now()
         let intakeSummary = try intake.run()
+        let intakeDone = DispatchTime.now()
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
         publisher.progress = progress
-        return ProcessSummary(intake: intakeSummary, publishing: try publisher.run())
+        let publishing = try publisher.run()
+        let seconds = { (a: DispatchTime, b: DispatchTime) in Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
+        return ProcessSummary(intake: intakeSummary, publishing: publishing,
+                              intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(intakeDone, DispatchTime.now()))
     }
 
     /// S5: approve an invoice that waits for review; publish it at once.

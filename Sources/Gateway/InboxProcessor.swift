@@ -159,7 +159,7 @@ struct InboxProcessor {
         case "duplicate": folder = home.duplicates
         default: folder = home.refused
         }
-        let stamp = Self.stamp.string(from: clock.now)
+        let stamp = Instant.format(clock.now).filter { $0 != "-" && $0 != ":" }
         let target = folder.appendingPathComponent("\(stamp)_\(hash.prefix(8))_\(url.lastPathComponent)")
         if let report {
             let encoder = JSONEncoder()
@@ -168,14 +168,6 @@ struct InboxProcessor {
         }
         try FileMoves.rename(url, to: target)
     }
-
-    private static let stamp: DateFormatter = {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss"
-        return f
-    }()
 
     static func fileHash(_ url: URL) throws -> String {
         let handle = try FileHandle(forReadingFrom: url)

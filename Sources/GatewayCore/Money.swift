@@ -23,7 +23,21 @@ extension Decimal {
             index = literal.index(after: index)
         }
         guard literal.last != "." else { return nil }
-        guard let value = Decimal(string: String(literal), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        // Up to 19 digits fit a UInt64 significand exactly; longer literals take the slow path.
+        if digits <= 19 {
+            var significand: UInt64 = 0
+            var exponent = 0
+            var afterPoint = false
+            for c in literal.utf8 {
+                if c == UInt8(ascii: ".") { afterPoint = true; continue }
+                if c == UInt8(ascii: "-") { continue }
+                significand = significand * 10 + UInt64(c - 0x30)
+                if afterPoint { exponent -= 1 }
+            }
+            self = Decimal(sign: literal.first == "-" ? .minus : .plus, exponent: exponent, significand: Decimal(significand))
+            return
+        }
+        guard let value = Decimal(string: String(literal), locale: Decimal.posix) else { return nil }
         self = value
     }
 
@@ -35,6 +49,8 @@ extension Decimal {
         NSDecimalRound(&plain, &copy, scale, .plain)
         return plain
     }
+
+    static let posix = Locale(identifier: "en_US_POSIX")
 
     /// Rounded to öre (two decimals).
     public var roundedToOre: Decimal { rounded(scale: 2) }

@@ -194,7 +194,7 @@ struct SQLiteTransaction: LedgerTransaction {
             WHERE i.credited_invoice = ?
             """, arguments: [creditedInvoice])
         for row in rows {
-            let quantity = Decimal(string: row["quantity"] as String, locale: Locale(identifier: "en_US_POSIX")) ?? 0
+            let quantity = Decimal(exactly: Substring(row["quantity"] as String)) ?? 0
             result[row["article_number"], default: 0] += quantity
         }
         return result
@@ -285,7 +285,7 @@ struct SQLiteTransaction: LedgerTransaction {
         try run("INSERT INTO payments (invoice_number, amount, paid_at, at) VALUES (?, ?, ?, ?)",
                 [payment.invoiceNumber, payment.amount.plainText, payment.paidAt.ledgerText, at.ledgerText])
         let amounts = try String.fetchAll(db, sql: "SELECT amount FROM payments WHERE invoice_number = ?", arguments: [payment.invoiceNumber])
-        return amounts.reduce(Decimal(0)) { $0 + (Decimal(string: $1, locale: Locale(identifier: "en_US_POSIX")) ?? 0) }
+        return amounts.reduce(Decimal(0)) { $0 + (Decimal(exactly: Substring($1)) ?? 0) }
     }
 
     func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord] {
