@@ -13,7 +13,7 @@ public final class Gateway {
     public let ledger: any Ledger
     public let catalog: MappingCatalog
     public let clock: any GatewayClock
-    public var progress: ((String) -> Void)?
+    public var progress: (@Sendable (String) -> Void)?
 
     /// Loads and checks everything before any file is touched: a wrong setting or a broken
     /// mapping stops here with the file, key or line to fix.
@@ -36,24 +36,32 @@ public final class Gateway {
     public struct ProcessSummary: Sendable, Codable {
         public var intake: IntakeSummary
         public var publishing: PublishSummary
-        /// Wall-clock seconds of each stage, for operators and benchmarks.
+        /// Wall-clock seconds: intake alone, and the whole run (publishing overlaps intake).
         public var intakeSeconds: Double
         public var publishingSeconds: Double
     }
 
-    /// One batch run: every ready file in the inbox, then every invoice ready to publish.
+    /// One batch run: every ready file in the inbox, and every invoice ready to publish.
+    /// Publishing runs beside intake, so rendering uses the second core while files are read.
     public func process() throws -> ProcessSummary {
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client), clock: clock)
         intake.progress = progress
-        let started = DispatchTime.now()
-        let intakeSummary = try intake.run()
-        let intakeDone = DispatchTime.now()
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
         publisher.progress = progress
-        let publishing = try publisher.run()
+        let intakeRunning = Flag(true)
+        let publishing = Outcome<PublishSummary>()
+        let started = DispatchTime.now()
+        let publisherThread = Thread { [publisher] in
+            publishing.set(Result { try publisher.run(producing: { intakeRunning.value }) })
+        }
+        publisherThread.start()
+        let intakeResult = Result { try intake.run() }
+        intakeRunning.value = false
+        let intakeDone = DispatchTime.now()
+        let published = try publishing.wait().get()
         let seconds = { (a: DispatchTime, b: DispatchTime) in Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
-        return ProcessSummary(intake: intakeSummary, publishing: publishing,
-                              intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(intakeDone, DispatchTime.now()))
+        return ProcessSummary(intake: try intakeResult.get(), publishing: published,
+                              intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(started, DispatchTime.now()))
     }
 
     /// S5: approve an invoice that waits for review; publish it at once.
@@ -99,5 +107,30 @@ public final class Gateway {
         var documents: [ReadDocument] = []
         try InboxFileReader().read(file) { documents.append($0) }
         return documents
+    }
+}
+
+/// A boolean shared between the intake and publishing threads.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Bool
+    init(_ value: Bool) { current = value }
+    var value: Bool {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
+}
+
+/// The result of work on another thread, waited for once.
+final class Outcome<T>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+    func set(_ result: Result<T, any Error>) {
+        self.result = result
+        done.signal()
+    }
+    func wait() -> Result<T, any Error> {
+        done.wait()
+        return result!
     }
 }

@@ -42,7 +42,7 @@ struct InboxProcessor {
     let reader = InboxFileReader()
     /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
     var chunkSize = 500
-    var progress: ((String) -> Void)?
+    var progress: (@Sendable (String) -> Void)?
 
     /// Files the contract says are not ready: `NAME.tmp` and `.NAME`.
     static func isReady(_ name: String) -> Bool { !name.hasPrefix(".") && !name.hasSuffix(".tmp") }

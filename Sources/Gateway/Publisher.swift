@@ -12,25 +12,34 @@ public struct PublishSummary: Sendable, Codable {
 /// Renders invoices that are ready, validates them and publishes them to `outbox/<folder>/`
 /// by atomic rename. A document that fails validation goes to `failed/` with its errors and
 /// the invoice history says why; it is never published.
-struct Publisher {
+struct Publisher: Sendable {
     let home: GatewayHome
     let ledger: any Ledger
     let catalog: MappingCatalog
     let configuration: GatewayConfiguration
     let clock: any GatewayClock
     var batchSize = 256
-    var progress: ((String) -> Void)?
+    var progress: (@Sendable (String) -> Void)?
 
     private enum Result: Sendable {
         case document(RenderedDocument, fileName: String, folder: String)
         case failure(String, bytes: [UInt8]?, fileName: String)
     }
 
-    func run() throws -> PublishSummary {
+    /// Publishes until nothing is left; while `producing()` says more invoices may come
+    /// (intake running beside it), it waits for them instead of stopping.
+    func run(producing: () -> Bool = { false }) throws -> PublishSummary {
         var summary = PublishSummary()
         while true {
+            // Read the flag before the queue: an intake that finished before this read has
+            // committed everything this read can see.
+            let more = producing()
             let invoices = try ledger.read { try $0.invoicesToPublish(limit: batchSize) }
-            if invoices.isEmpty { break }
+            if invoices.isEmpty {
+                if !more { break }
+                Thread.sleep(forTimeInterval: 0.02)
+                continue
+            }
             // Rendering and validation are the expensive part and share nothing: use every core.
             let results = ResultBox<Result>(count: invoices.count)
             let catalog = catalog, configuration = configuration

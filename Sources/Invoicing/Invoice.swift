@@ -29,12 +29,32 @@ public struct InvoiceLine: Codable, Hashable, Sendable {
     public var discountAmount: Decimal
     /// grossAmount − discountAmount: the amount VAT is computed on.
     public var net: Decimal
+
+    public init(position: Int, articleNumber: String, description: String, quantity: Decimal, unit: String?, unitPrice: Decimal, discountPercent: Decimal?, vatRate: VATRate, grossAmount: Decimal, discountAmount: Decimal, net: Decimal) {
+        self.position = position
+        self.articleNumber = articleNumber
+        self.description = description
+        self.quantity = quantity
+        self.unit = unit
+        self.unitPrice = unitPrice
+        self.discountPercent = discountPercent
+        self.vatRate = vatRate
+        self.grossAmount = grossAmount
+        self.discountAmount = discountAmount
+        self.net = net
+    }
 }
 
 public struct VATSubtotal: Codable, Hashable, Sendable {
     public var rate: VATRate
     public var taxable: Decimal
     public var amount: Decimal
+
+    public init(rate: VATRate, taxable: Decimal, amount: Decimal) {
+        self.rate = rate
+        self.taxable = taxable
+        self.amount = amount
+    }
 }
 
 public struct InvoiceTotals: Codable, Hashable, Sendable {
@@ -48,6 +68,16 @@ public struct InvoiceTotals: Codable, Hashable, Sendable {
     /// What the customer is asked to pay.
     public var payable: Decimal
     public var vatBreakdown: [VATSubtotal]
+
+    public init(net: Decimal, vat: Decimal, gross: Decimal, rounding: Decimal, prepaid: Decimal, payable: Decimal, vatBreakdown: [VATSubtotal]) {
+        self.net = net
+        self.vat = vat
+        self.gross = gross
+        self.rounding = rounding
+        self.prepaid = prepaid
+        self.payable = payable
+        self.vatBreakdown = vatBreakdown
+    }
 }
 
 /// An invoice or credit invoice as the ledger keeps it and the renderers read it.
@@ -76,4 +106,31 @@ public struct Invoice: Codable, Hashable, Sendable {
     public var paymentMethod: String?
     public var lines: [InvoiceLine]
     public var totals: InvoiceTotals
+
+    public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals) {
+        self.number = number
+        self.kind = kind
+        self.status = status
+        self.customer = customer
+        self.orderNumbers = orderNumbers
+        self.returnNumber = returnNumber
+        self.creditedInvoiceNumber = creditedInvoiceNumber
+        self.creditedInvoiceIssueDate = creditedInvoiceIssueDate
+        self.issueDate = issueDate
+        self.dueDate = dueDate
+        self.currency = currency
+        self.ocr = ocr
+        self.settings = settings
+        self.yourReference = yourReference
+        self.ourReference = ourReference
+        self.externalOrderNumber = externalOrderNumber
+        self.endCustomerOrderNumber = endCustomerOrderNumber
+        self.invoiceEmail = invoiceEmail
+        self.deliveryName = deliveryName
+        self.deliveryAddress = deliveryAddress
+        self.deliveryDate = deliveryDate
+        self.paymentMethod = paymentMethod
+        self.lines = lines
+        self.totals = totals
+    }
 }

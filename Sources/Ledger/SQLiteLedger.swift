@@ -6,6 +6,9 @@ import Invoicing
 /// The embedded ledger: SQLite in WAL mode through GRDB, with migrations.
 public final class SQLiteLedger: Ledger {
     private let pool: DatabasePool
+    /// The customer snapshots invoices refer to, by content hash; encoding and decoding a
+    /// customer once per batch instead of once per invoice.
+    let customers = CustomerSnapshots()
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -20,11 +23,11 @@ public final class SQLiteLedger: Ledger {
     }
 
     public func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
-        try pool.write { db in try body(SQLiteTransaction(db: db)) }
+        try pool.write { db in try body(SQLiteTransaction(db: db, customers: customers)) }
     }
 
     public func read<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
-        try pool.read { db in try body(SQLiteTransaction(db: db)) }
+        try pool.read { db in try body(SQLiteTransaction(db: db, customers: customers)) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -35,6 +38,7 @@ public final class SQLiteLedger: Ledger {
                     sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, outcome TEXT NOT NULL, at TEXT NOT NULL);
                 CREATE TABLE document_versions (
                     type TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (type, key, hash)) WITHOUT ROWID;
+                CREATE TABLE customer_versions (hash TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
                 CREATE TABLE customers (
                     number TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL);
                 CREATE TABLE orders (
@@ -54,12 +58,13 @@ public final class SQLiteLedger: Ledger {
                     due_date TEXT NOT NULL, currency TEXT NOT NULL, net TEXT NOT NULL, vat TEXT NOT NULL,
                     rounding TEXT NOT NULL, payable TEXT NOT NULL, ocr TEXT NOT NULL, paid TEXT NOT NULL DEFAULT '0',
                     published INTEGER NOT NULL DEFAULT 0, publish_error TEXT,
-                    body TEXT NOT NULL, created_at TEXT NOT NULL);
+                    customer_hash TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
                 CREATE INDEX invoices_to_publish ON invoices(published, status);
                 CREATE TABLE invoice_lines (
                     invoice_number TEXT NOT NULL, position INTEGER NOT NULL, article_number TEXT NOT NULL,
                     description TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT, unit_price TEXT NOT NULL,
-                    discount_percent TEXT, vat_rate INTEGER NOT NULL, net TEXT NOT NULL,
+                    discount_percent TEXT, vat_rate INTEGER NOT NULL, gross_amount TEXT NOT NULL,
+                    discount_amount TEXT NOT NULL, net TEXT NOT NULL,
                     PRIMARY KEY (invoice_number, position)) WITHOUT ROWID;
                 CREATE TABLE invoice_history (
                     id INTEGER PRIMARY KEY, invoice_number TEXT NOT NULL, at TEXT NOT NULL,
@@ -95,8 +100,74 @@ extension Date {
     init(ledgerText: String) { self = Instant.parse(ledgerText) ?? Date(timeIntervalSince1970: 0) }
 }
 
+/// A small cache of customer snapshots, shared by the ledger's transactions.
+final class CustomerSnapshots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byNumber: [String: (customer: Customer, hash: String)] = [:]
+    private var byHash: [String: Customer] = [:]
+
+    func hash(of customer: Customer) -> String? {
+        lock.withLock { byNumber[customer.customerNumber].flatMap { $0.customer == customer ? $0.hash : nil } }
+    }
+
+    func customer(hash: String) -> Customer? { lock.withLock { byHash[hash] } }
+
+    func remember(_ customer: Customer, hash: String) {
+        lock.withLock {
+            if byHash.count > 10_000 { byHash.removeAll(); byNumber.removeAll() }
+            byNumber[customer.customerNumber] = (customer, hash)
+            byHash[hash] = customer
+        }
+    }
+}
+
+/// What the invoices table keeps of an invoice besides its lines and customer snapshot.
+struct StoredInvoice: Codable {
+    var number: String
+    var kind: InvoiceKind
+    var status: InvoiceStatus
+    var orderNumbers: [String]
+    var returnNumber: String?
+    var creditedInvoiceNumber: String?
+    var creditedInvoiceIssueDate: CivilDate?
+    var issueDate: CivilDate
+    var dueDate: CivilDate
+    var currency: String
+    var ocr: String
+    var settings: ResolvedSettings
+    var yourReference: String?
+    var ourReference: String?
+    var externalOrderNumber: String?
+    var endCustomerOrderNumber: String?
+    var invoiceEmail: String?
+    var deliveryName: String?
+    var deliveryAddress: PostalAddress?
+    var deliveryDate: CivilDate?
+    var paymentMethod: String?
+    var totals: InvoiceTotals
+
+    init(_ i: Invoice) {
+        number = i.number; kind = i.kind; status = i.status; orderNumbers = i.orderNumbers; returnNumber = i.returnNumber
+        creditedInvoiceNumber = i.creditedInvoiceNumber; creditedInvoiceIssueDate = i.creditedInvoiceIssueDate
+        issueDate = i.issueDate; dueDate = i.dueDate; currency = i.currency; ocr = i.ocr; settings = i.settings
+        yourReference = i.yourReference; ourReference = i.ourReference; externalOrderNumber = i.externalOrderNumber
+        endCustomerOrderNumber = i.endCustomerOrderNumber; invoiceEmail = i.invoiceEmail; deliveryName = i.deliveryName
+        deliveryAddress = i.deliveryAddress; deliveryDate = i.deliveryDate; paymentMethod = i.paymentMethod; totals = i.totals
+    }
+
+    func invoice(customer: Customer, lines: [InvoiceLine]) -> Invoice {
+        Invoice(number: number, kind: kind, status: status, customer: customer, orderNumbers: orderNumbers, returnNumber: returnNumber,
+                creditedInvoiceNumber: creditedInvoiceNumber, creditedInvoiceIssueDate: creditedInvoiceIssueDate,
+                issueDate: issueDate, dueDate: dueDate, currency: currency, ocr: ocr, settings: settings,
+                yourReference: yourReference, ourReference: ourReference, externalOrderNumber: externalOrderNumber,
+                endCustomerOrderNumber: endCustomerOrderNumber, invoiceEmail: invoiceEmail, deliveryName: deliveryName,
+                deliveryAddress: deliveryAddress, deliveryDate: deliveryDate, paymentMethod: paymentMethod, lines: lines, totals: totals)
+    }
+}
+
 struct SQLiteTransaction: LedgerTransaction {
     let db: Database
+    let customers: CustomerSnapshots
 
     private func run(_ sql: String, _ arguments: StatementArguments = []) throws {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
@@ -208,34 +279,75 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func insertInvoice(_ invoice: Invoice, at: Date, event: String, detail: String?) throws {
         let t = invoice.totals
+        let customerHash = try snapshot(invoice.customer)
         try run("""
             INSERT INTO invoices (number, kind, status, customer_number, credited_invoice, issue_date, due_date, currency,
-                net, vat, rounding, payable, ocr, body, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                net, vat, rounding, payable, ocr, customer_hash, body, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [invoice.number, invoice.kind.rawValue, invoice.status.rawValue, invoice.customer.customerNumber,
                   invoice.creditedInvoiceNumber, invoice.issueDate.description, invoice.dueDate.description, invoice.currency,
-                  t.net.plainText, t.vat.plainText, t.rounding.plainText, t.payable.plainText, invoice.ocr,
-                  try encode(invoice), at.ledgerText])
+                  t.net.plainText, t.vat.plainText, t.rounding.plainText, t.payable.plainText, invoice.ocr, customerHash,
+                  try encode(StoredInvoice(invoice)), at.ledgerText])
         for line in invoice.lines {
             try run("""
                 INSERT INTO invoice_lines (invoice_number, position, article_number, description, quantity, unit, unit_price,
-                    discount_percent, vat_rate, net) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    discount_percent, vat_rate, gross_amount, discount_amount, net) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [invoice.number, line.position, line.articleNumber, line.description, line.quantity.plainText, line.unit,
-                      line.unitPrice.plainText, line.discountPercent?.plainText, line.vatRate.rawValue, line.net.plainText])
+                      line.unitPrice.plainText, line.discountPercent?.plainText, line.vatRate.rawValue, line.grossAmount.plainText,
+                      line.discountAmount.plainText, line.net.plainText])
         }
         try appendHistory(invoice: invoice.number, HistoryEntry(at: at, status: invoice.status, event: event, detail: detail))
     }
 
+    /// The hash of the customer snapshot, stored once per distinct content.
+    private func snapshot(_ customer: Customer) throws -> String {
+        if let hash = customers.hash(of: customer) { return hash }
+        let body = try encode(customer)
+        let hash = SHA256.hex(Array(body.utf8))
+        try run("INSERT OR IGNORE INTO customer_versions (hash, body) VALUES (?, ?)", [hash, body])
+        customers.remember(customer, hash: hash)
+        return hash
+    }
+
+    private func customer(hash: String) throws -> Customer {
+        if let customer = customers.customer(hash: hash) { return customer }
+        guard let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM customer_versions WHERE hash = ?"), arguments: [hash]) else {
+            throw DatabaseError(message: "the ledger has no customer snapshot \(hash)")
+        }
+        let customer = try decode(Customer.self, body)
+        customers.remember(customer, hash: hash)
+        return customer
+    }
+
+    private func lines(of number: String) throws -> [InvoiceLine] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM invoice_lines WHERE invoice_number = ? ORDER BY position"), arguments: [number]).map {
+            InvoiceLine(position: $0["position"], articleNumber: $0["article_number"], description: $0["description"],
+                        quantity: decimal($0["quantity"]), unit: $0["unit"], unitPrice: decimal($0["unit_price"]),
+                        discountPercent: ($0["discount_percent"] as String?).map(decimal),
+                        vatRate: VATRate(rawValue: $0["vat_rate"]) ?? .twentyFive, grossAmount: decimal($0["gross_amount"]),
+                        discountAmount: decimal($0["discount_amount"]), net: decimal($0["net"]))
+        }
+    }
+
+    private func decimal(_ text: String) -> Decimal { Decimal(exactly: Substring(text)) ?? 0 }
+
+    /// Rebuilds an invoice from its row (which must hold number, status, customer_hash, body).
+    private func invoice(from row: Row) throws -> Invoice {
+        let number: String = row["number"]
+        var invoice = try decode(StoredInvoice.self, row["body"]).invoice(customer: try customer(hash: row["customer_hash"]), lines: try lines(of: number))
+        invoice.status = InvoiceStatus(rawValue: row["status"]) ?? invoice.status
+        return invoice
+    }
+
     func invoice(_ number: String) throws -> InvoiceRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT body, status FROM invoices WHERE number = ?"), arguments: [number]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash FROM invoices WHERE number = ?"), arguments: [number]) else {
             return nil
         }
         return try record(row, number: number)
     }
 
     private func record(_ row: Row, number: String) throws -> InvoiceRecord {
-        var invoice = try decode(Invoice.self, row["body"])
-        invoice.status = InvoiceStatus(rawValue: row["status"]) ?? invoice.status
+        let invoice = try invoice(from: row)
         let files = try String.fetchAll(db.cachedStatement(sql: "SELECT path FROM invoice_files WHERE invoice_number = ? ORDER BY path"),
                                         arguments: [number])
         return InvoiceRecord(invoice: invoice, files: files)
@@ -264,13 +376,9 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func invoicesToPublish(limit: Int) throws -> [Invoice] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT body, status FROM invoices WHERE published = 0 AND publish_error IS NULL AND status IN ('ready', 'paid')
-            ORDER BY rowid LIMIT ?
-            """), arguments: [limit]).map {
-            var invoice = try decode(Invoice.self, $0["body"])
-            invoice.status = InvoiceStatus(rawValue: $0["status"]) ?? invoice.status
-            return invoice
-        }
+            SELECT number, body, status, customer_hash FROM invoices WHERE published = 0 AND publish_error IS NULL
+            AND status IN ('ready', 'paid') ORDER BY rowid LIMIT ?
+            """), arguments: [limit]).map { try invoice(from: $0) }
     }
 
     func markPublished(invoice number: String, at: Date) throws {
@@ -289,7 +397,7 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord] {
-        var sql = "SELECT number, body, status FROM invoices WHERE 1 = 1"
+        var sql = "SELECT number, body, status, customer_hash FROM invoices WHERE 1 = 1"
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let status { sql += " AND status = ?"; arguments.append(status.rawValue) }
         if let customerNumber { sql += " AND customer_number = ?"; arguments.append(customerNumber) }

@@ -17,25 +17,38 @@ import Testing
         for i in 1...count { text += order("O\(i)", customer: "K1").replacingOccurrences(of: "\n", with: " ") + "\n" }
         try drop(text, as: "big.ndjson", in: home)
 
-        func run(killAfter seconds: Double?) throws {
+        let observer = try Gateway(home: home, clock: testClock)
+        let outbox = home.appendingPathComponent("outbox/pagero")
+        /// Starts `gateway process` and, when `killWhen` first holds, kills it with SIGKILL.
+        func run(killWhen: (() throws -> Bool)?) throws -> Bool {
             let process = Process()
             process.executableURL = binary
             process.arguments = ["process", "--home", home.path]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            if let seconds {
-                Thread.sleep(forTimeInterval: seconds)
-                kill(process.processIdentifier, SIGKILL)
+            var killed = false
+            if let killWhen {
+                while process.isRunning {
+                    if try killWhen() {
+                        kill(process.processIdentifier, SIGKILL)
+                        killed = true
+                        break
+                    }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
             }
             process.waitUntilExit()
+            return killed
         }
-        try run(killAfter: 1.5)
-        let partial = try Gateway(home: home, clock: testClock).invoices().count
-        try run(killAfter: 0.8)
-        try run(killAfter: nil)
+        // Killed during intake, then during publishing, then left to finish.
+        let killedInIntake = try run(killWhen: { try observer.invoices().count >= count / 4 })
+        let partial = try observer.invoices().count
+        let killedInPublishing = try run(killWhen: { files(in: outbox).count >= count / 2 })
+        #expect(try run(killWhen: nil) == false)
+        print("restart test: killed in intake \(killedInIntake) with \(partial) of \(count) invoices, in publishing \(killedInPublishing)")
+        #expect(killedInIntake && partial < count)
         let invoices = try Gateway(home: home, clock: testClock).invoices()
-        print("restart test: \(partial) of \(count) invoices existed after the first kill")
         #expect(invoices.count == count)
         #expect(Set(invoices.flatMap(\.invoice.orderNumbers)).count == count)
         #expect(invoices.map(\.invoice.number) == (1001..<(1001 + count)).map(String.init))
