@@ -20,18 +20,6 @@ struct DocumentApplier {
 
     private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
 
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.dateEncodingStrategy = .iso8601
-        return e
-    }()
-
-    /// The content key of a document: the hash of its typed value, so "12" and 12 are the same.
-    static func contentHash<T: Encodable>(_ value: T) -> String {
-        SHA256.hex(Array((try? encoder.encode(value)) ?? Data()))
-    }
-
     func apply(_ document: InboxDocument, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
         switch document {
         case .customer(let customer): return try apply(customer, tx)
@@ -43,12 +31,13 @@ struct DocumentApplier {
     }
 
     private func apply(_ customer: Customer, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
-        let hash = Self.contentHash(customer)
+        let canonical = try Canonical(customer)
+        let hash = canonical.hash
         if try tx.hasSeen(type: "customer", key: customer.customerNumber, hash: hash) {
             return .unchanged("customer \(customer.customerNumber) is already known with this content")
         }
         let existed = try tx.customer(customer.customerNumber) != nil
-        try tx.saveCustomer(customer, at: now)
+        try tx.saveCustomer(canonical, at: now)
         try tx.markSeen(type: "customer", key: customer.customerNumber, hash: hash)
         // Orders that waited for this customer are invoiced now (CONTRACT.md, order).
         var invoiced: [String] = []
@@ -61,7 +50,8 @@ struct DocumentApplier {
     }
 
     private func apply(_ order: Order, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
-        let hash = Self.contentHash(order)
+        let canonical = try Canonical(order)
+        let hash = canonical.hash
         if try tx.hasSeen(type: "order", key: order.orderNumber, hash: hash) {
             return .unchanged("order \(order.orderNumber) is already known with this content")
         }
@@ -80,7 +70,7 @@ struct DocumentApplier {
                 return .refused(DocumentRefusal(field: "customerNumber", expected: "\(stored.order.customerNumber), the customer order \(order.orderNumber) was recorded for", found: order.customerNumber))
             }
         }
-        try tx.saveOrder(order, at: now)
+        try tx.saveOrder(canonical, at: now)
         try tx.markSeen(type: "order", key: order.orderNumber, hash: hash)
         guard order.status == .completed else {
             return .applied("order \(order.orderNumber) recorded as \(order.status.rawValue) (invoiced when completed, rule O2)")
@@ -116,7 +106,8 @@ struct DocumentApplier {
     }
 
     private func apply(_ returned: ReturnOrder, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
-        let hash = Self.contentHash(returned)
+        let canonical = try Canonical(returned)
+        let hash = canonical.hash
         if try tx.hasSeen(type: "return", key: returned.returnNumber, hash: hash) {
             return .unchanged("return \(returned.returnNumber) is already known with this content")
         }
@@ -127,7 +118,7 @@ struct DocumentApplier {
             return .refused(DocumentRefusal(field: "orderNumber", expected: "the number of a recorded order", found: returned.orderNumber))
         }
         guard let invoiceNumber = order.invoiceNumber, let original = try tx.invoice(invoiceNumber) else {
-            try tx.saveReturn(returned, creditInvoiceNumber: nil, at: now)
+            try tx.saveReturn(canonical, creditInvoiceNumber: nil, at: now)
             try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash)
             return .applied("return \(returned.returnNumber) recorded; credited when order \(returned.orderNumber) is invoiced")
         }
@@ -150,12 +141,12 @@ struct DocumentApplier {
         let creditInvoice = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, today: today)
         try tx.insertInvoice(creditInvoice, at: now, event: "created",
                              detail: "credit for return \(returned.returnNumber) against invoice \(original.number); review required (rule S6)")
-        try tx.saveReturn(returned, creditInvoiceNumber: number, at: now)
+        try tx.saveReturn(try Canonical(returned), creditInvoiceNumber: number, at: now)
         return .applied("return \(returned.returnNumber) credited as \(number) (for review, rule S6)")
     }
 
     private func apply(_ payment: Payment, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
-        let hash = Self.contentHash(payment)
+        let hash = try Canonical(payment).hash
         if try tx.hasSeen(type: "payment", key: payment.invoiceNumber, hash: hash) {
             return .unchanged("this payment of invoice \(payment.invoiceNumber) is already recorded")
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// SHA-256 (FIPS 180-4), for content keys in the ledger. Written here because Foundation on
 /// Linux has no CryptoKit and a whole crypto package is a heavy build for one hash.
 public struct SHA256: Sendable {
@@ -95,4 +97,26 @@ public struct SHA256: Sendable {
 
 extension UInt32 {
     fileprivate func rotatedRight(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
+}
+
+/// A value with its canonical JSON (sorted keys) and that JSON's SHA-256: encoded once, used
+/// both as the ledger's stored form and as the document's content key.
+public struct Canonical<Value: Codable & Sendable>: Sendable {
+    public let value: Value
+    public let json: String
+    public let hash: String
+
+    public init(_ value: Value) throws {
+        let data = try Canonical.encoder.encode(value)
+        self.value = value
+        self.json = String(decoding: data, as: UTF8.self)
+        self.hash = SHA256.hex(Array(data))
+    }
+
+    private static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }
 }

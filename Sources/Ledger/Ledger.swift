@@ -62,17 +62,17 @@ public protocol LedgerTransaction {
     func markSeen(type: String, key: String, hash: String) throws
 
     func customer(_ number: String) throws -> Customer?
-    func saveCustomer(_ customer: Customer, at: Date) throws
+    func saveCustomer(_ customer: Canonical<Customer>, at: Date) throws
 
     func order(_ number: String) throws -> StoredOrder?
-    func saveOrder(_ order: Order, at: Date) throws
+    func saveOrder(_ order: Canonical<Order>, at: Date) throws
     func setOrderInvoice(orderNumber: String, invoiceNumber: String) throws
     /// Orders recorded as completed that have no invoice yet, oldest first.
     func uninvoicedCompletedOrders(customerNumber: String?) throws -> [Order]
     /// Completed orders waiting because their customer is not known yet.
     func ordersWaitingForCustomer() throws -> [Order]
 
-    func saveReturn(_ returned: ReturnOrder, creditInvoiceNumber: String?, at: Date) throws
+    func saveReturn(_ returned: Canonical<ReturnOrder>, creditInvoiceNumber: String?, at: Date) throws
     func pendingReturns(orderNumber: String?) throws -> [ReturnOrder]
     func isReturnRecorded(_ number: String) throws -> Bool
     func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal]

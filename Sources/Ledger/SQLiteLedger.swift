@@ -198,11 +198,12 @@ struct SQLiteTransaction: LedgerTransaction {
             .map { try decode(Customer.self, $0) }
     }
 
-    func saveCustomer(_ customer: Customer, at: Date) throws {
+    func saveCustomer(_ canonical: Canonical<Customer>, at: Date) throws {
+        let customer = canonical.value
         try run("""
             INSERT INTO customers (number, kind, name, body, updated_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(number) DO UPDATE SET kind = excluded.kind, name = excluded.name, body = excluded.body, updated_at = excluded.updated_at
-            """, [customer.customerNumber, customer.kind.rawValue, customer.name, try encode(customer), at.ledgerText])
+            """, [customer.customerNumber, customer.kind.rawValue, customer.name, canonical.json, at.ledgerText])
     }
 
     func order(_ number: String) throws -> StoredOrder? {
@@ -211,12 +212,13 @@ struct SQLiteTransaction: LedgerTransaction {
         }
     }
 
-    func saveOrder(_ order: Order, at: Date) throws {
+    func saveOrder(_ canonical: Canonical<Order>, at: Date) throws {
+        let order = canonical.value
         try run("""
             INSERT INTO orders (number, customer_number, status, body, updated_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(number) DO UPDATE SET customer_number = excluded.customer_number, status = excluded.status,
                 body = excluded.body, updated_at = excluded.updated_at
-            """, [order.orderNumber, order.customerNumber, order.status.rawValue, try encode(order), at.ledgerText])
+            """, [order.orderNumber, order.customerNumber, order.status.rawValue, canonical.json, at.ledgerText])
         try run("INSERT INTO order_events (order_number, at, status) VALUES (?, ?, ?)", [order.orderNumber, at.ledgerText, order.status.rawValue])
     }
 
@@ -239,11 +241,12 @@ struct SQLiteTransaction: LedgerTransaction {
             """).map { try decode(Order.self, $0) }
     }
 
-    func saveReturn(_ returned: ReturnOrder, creditInvoiceNumber: String?, at: Date) throws {
+    func saveReturn(_ canonical: Canonical<ReturnOrder>, creditInvoiceNumber: String?, at: Date) throws {
+        let returned = canonical.value
         try run("""
             INSERT INTO returns (number, order_number, body, credit_invoice_number, at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(number) DO UPDATE SET credit_invoice_number = excluded.credit_invoice_number
-            """, [returned.returnNumber, returned.orderNumber, try encode(returned), creditInvoiceNumber, at.ledgerText])
+            """, [returned.returnNumber, returned.orderNumber, canonical.json, creditInvoiceNumber, at.ledgerText])
     }
 
     func pendingReturns(orderNumber: String?) throws -> [ReturnOrder] {
