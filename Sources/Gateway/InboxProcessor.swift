@@ -92,26 +92,40 @@ struct InboxProcessor {
         var refused: [RefusalReport.Entry] = []
         var accepted = 0
         var pending: [ReadDocument] = []
-        var fileRefusal: FileRefusal?
+        var verdict: (outcome: FileOutcome, reason: String)?
 
-        func flush() throws {
-            guard !pending.isEmpty else { return }
+        /// Applies the pending documents in one transaction. The last call also records the
+        /// file as processed in that same transaction (DESIGN.md: never mark a file done
+        /// before its documents are committed, nor after).
+        func flush(final: Bool) throws {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
-            let outcomes = try ledger.write { tx in try batch.map { read -> DocumentOutcome in
-                switch read.result {
-                case .failure(let refusal): return .refused(refusal)
-                case .success(let document): return try applier.apply(document, tx)
+            try ledger.write { tx in
+                var batchApplied = 0, batchUnchanged = 0
+                var batchRefused: [RefusalReport.Entry] = []
+                for read in batch {
+                    let outcome: DocumentOutcome
+                    switch read.result {
+                    case .failure(let refusal): outcome = .refused(refusal)
+                    case .success(let document): outcome = try applier.apply(document, tx)
+                    }
+                    switch outcome {
+                    case .applied: batchApplied += 1
+                    case .unchanged: batchUnchanged += 1
+                    case .refused(let r): batchRefused.append(.init(document: read.index, field: r.field, expected: r.expected, found: r.found))
+                    }
                 }
-            } }
-            for (read, outcome) in zip(batch, outcomes) {
-                switch outcome {
-                case .applied: accepted += 1; summary.documentsApplied += 1
-                case .unchanged: accepted += 1; summary.documentsUnchanged += 1
-                case .refused(let r):
-                    summary.documentsRefused += 1
-                    refused.append(.init(document: read.index, field: r.field, expected: r.expected, found: r.found))
+                let batchAccepted = batchApplied + batchUnchanged
+                if final {
+                    let result = Self.verdict(accepted: accepted + batchAccepted, refused: refused.count + batchRefused.count, fileRefusal: nil)
+                    try tx.recordFile(ProcessedFile(sha256: hash, name: name, outcome: result.outcome.rawValue, at: now))
+                    verdict = result
                 }
+                accepted += batchAccepted
+                refused += batchRefused
+                summary.documentsApplied += batchApplied
+                summary.documentsUnchanged += batchUnchanged
+                summary.documentsRefused += batchRefused.count
             }
             progress?("\(name): \(accepted + refused.count) documents")
         }
@@ -119,36 +133,36 @@ struct InboxProcessor {
         do {
             try reader.read(url) { document in
                 pending.append(document)
-                if pending.count >= chunkSize { try flush() }
+                if pending.count >= chunkSize { try flush(final: false) }
             }
-            try flush()
+            try flush(final: true)
         } catch let error as FileRefusal {
-            fileRefusal = error
+            // Only .json files are refused whole, and before any of their documents is read.
+            let result = Self.verdict(accepted: 0, refused: 0, fileRefusal: error)
+            try ledger.write { tx in try tx.recordFile(ProcessedFile(sha256: hash, name: name, outcome: result.outcome.rawValue, at: now)) }
+            verdict = result
         }
+        let (outcome, reason) = verdict!
+        switch outcome {
+        case .accepted: summary.filesAccepted += 1
+        case .refusedInPart: summary.filesPartlyRefused += 1
+        case .refused: summary.filesRefused += 1
+        case .duplicate: summary.filesDuplicate += 1
+        }
+        let report = outcome == .accepted ? nil : RefusalReport(
+            file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue, reason: reason, documentsAccepted: accepted, refused: refused)
+        try finish(url, hash: hash, outcome: outcome.rawValue, report: report)
+    }
 
-        let outcome: String
-        let reason: String
-        if let fileRefusal {
-            outcome = "refused"
-            reason = fileRefusal.reason
-            summary.filesRefused += 1
-        } else if refused.isEmpty, accepted > 0 {
-            outcome = "accepted"
-            reason = "all \(accepted) documents accepted"
-            summary.filesAccepted += 1
-        } else if accepted == 0 {
-            outcome = "refused"
-            reason = refused.isEmpty ? "the file holds no documents" : "every document was refused"
-            summary.filesRefused += 1
-        } else {
-            outcome = "refused in part"
-            reason = "\(accepted) documents accepted and applied, \(refused.count) refused (listed below); resend only the refused ones"
-            summary.filesPartlyRefused += 1
-        }
-        try ledger.write { tx in try tx.recordFile(ProcessedFile(sha256: hash, name: name, outcome: outcome, at: now)) }
-        let report = outcome == "accepted" ? nil : RefusalReport(
-            file: name, sha256: hash, at: Instant.format(now), outcome: outcome, reason: reason, documentsAccepted: accepted, refused: refused)
-        try finish(url, hash: hash, outcome: outcome, report: report)
+    enum FileOutcome: String {
+        case accepted, refusedInPart = "refused in part", refused, duplicate
+    }
+
+    static func verdict(accepted: Int, refused: Int, fileRefusal: FileRefusal?) -> (outcome: FileOutcome, reason: String) {
+        if let fileRefusal { return (.refused, fileRefusal.reason) }
+        if refused == 0, accepted > 0 { return (.accepted, "all \(accepted) documents accepted") }
+        if accepted == 0 { return (.refused, refused == 0 ? "the file holds no documents" : "every document was refused") }
+        return (.refusedInPart, "\(accepted) documents accepted and applied, \(refused) refused (listed below); resend only the refused ones")
     }
 
     /// Moves a claimed file to where its outcome says, with a reason file beside it.

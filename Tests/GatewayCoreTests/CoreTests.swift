@@ -1,5 +1,5 @@
 import Foundation
-import GatewayCore
+@testable import GatewayCore
 import Testing
 
 @Suite struct MoneyTests {
@@ -54,5 +54,18 @@ import Testing
         hasher.update(Array(long.utf8.dropFirst(333)))
         #expect(hasher.finalizeHex() == SHA256.hex(long))
         #expect(SHA256.hex(long) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}
+
+@Suite struct DecimalTextTests {
+    @Test func plainTextMatchesFoundationForManyValues() {
+        for text in ["0", "1", "-1", "12.5", "12.50", "0.001", "-0.25", "1000", "123456789012.3456", "0.1", "99.99", "1e3",
+                     "18446744073709551615", "18446744073709551616", "-0.0001", "65536", "4294967296.5"] {
+            let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))!
+            #expect(value.plainText == NSDecimalNumber(decimal: value).stringValue, "\(text)")
+        }
+        #expect(DecimalText.layoutHolds, "the fast path is off on this toolchain: rendering is slower but still right")
+        let big = Decimal(string: "12345678901234567890123456789")!
+        #expect(big.plainText == "12345678901234567890123456789")
     }
 }
