@@ -21,9 +21,11 @@ public struct GatewayConfiguration: Sendable {
     public var client: ClientProfile
     /// Schema set name (as mappings name it) → folder, absolute or relative to the home.
     public var schemaFolders: [String: String]
-    /// Distribution method → folder under `outbox/`.
-    public var outboxFolders: [DistributionMethod: String]
+    /// Distribution method or system (fortnox, fortnox-finans, inexchange) → folder under `outbox/`.
+    public var outboxFolders: [String: String]
     public var ledgerPath: String
+    /// The site's constants that mappings read as `settings.*` (SAP ports, Oracle batch source...).
+    public var mappingValues: [String: String]
 
     public static let fileName = "gateway.yml"
 
@@ -53,7 +55,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -109,20 +111,26 @@ public struct GatewayConfiguration: Sendable {
                     schemas[key] = resolved
                 }
             }
-            var outbox: [DistributionMethod: String] = [
-                .eInvoice: "pagero", .centralPrint: "21grams", .email: "email", .ownPrinter: "print", .export: "export", .autogiro: "autogiro",
+            var outbox = [
+                "e-invoice": "pagero", "central-print": "21grams", "email": "email", "own-printer": "print", "export": "export",
+                "autogiro": "autogiro", "fortnox": "fortnox", "fortnox-finans": "fortnox-finans", "inexchange": "inexchange",
             ]
             if let o = try top.optionalObject("outbox") {
                 for key in o.keys {
-                    guard let method = DistributionMethod(rawValue: key) else {
-                        throw DocumentRefusal(field: "outbox.\(key)", expected: "a distribution method: " + DistributionMethod.allCases.map(\.rawValue).joined(separator: ", "), found: nil)
+                    guard outbox[key] != nil else {
+                        throw DocumentRefusal(field: "outbox.\(key)", expected: "a distribution method or system: " + outbox.keys.sorted().joined(separator: ", "), found: nil)
                     }
-                    outbox[method] = try o.requiredIdentifier(key)
+                    outbox[key] = try o.requiredIdentifier(key)
                 }
+            }
+            var mappingValues: [String: String] = [:]
+            if let m = try top.optionalObject("mappingValues") {
+                for key in m.keys { mappingValues[key] = try m.optionalText(key, maxLength: 200) ?? "" }
             }
             let ledger = try top.optionalText("ledger", maxLength: 1000) ?? "ledger.sqlite"
             return GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
-                                        ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path)
+                                        ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
+                                        mappingValues: mappingValues)
         } catch {
             throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
         }

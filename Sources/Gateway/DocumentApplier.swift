@@ -89,7 +89,7 @@ struct DocumentApplier {
         let settings = factory.settings(for: customer)
         guard settings.invoicingModel.model == .running, factory.isDue(order, settings: settings, today: today) else { return nil }
         let number = try nextNumber(tx)
-        let invoice = factory.invoice(for: order, customer: customer, number: number, today: today)
+        let invoice = factory.invoice(for: order, customer: customer, number: number, at: now)
         let detail = "from order \(order.orderNumber)" + (order.isPrepaid ? "; prepaid, marked paid (rule M1)" : "")
             + (invoice.status == .review ? "; review required (rule S5)" : "")
         try tx.insertInvoice(invoice, at: now, event: "created", detail: detail)
@@ -133,12 +133,12 @@ struct DocumentApplier {
         let series = factory.client.numberSeries
         // Checked with a placeholder number first, so a refusal takes no number from the series.
         do {
-            _ = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: "0", today: today)
+            _ = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: "0", at: now)
         } catch {
             return .refused(DocumentRefusal(field: nil, expected: "a return that matches invoice \(original.number)", found: error.reason))
         }
         let number = series.number(try tx.nextSequence(series: series.name, first: series.first))
-        let creditInvoice = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, today: today)
+        let creditInvoice = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, at: now)
         try tx.insertInvoice(creditInvoice, at: now, event: "created",
                              detail: "credit for return \(returned.returnNumber) against invoice \(original.number); review required (rule S6)")
         try tx.saveReturn(try Canonical(returned), creditInvoiceNumber: number, at: now)

@@ -20,7 +20,8 @@ public final class Gateway {
     public init(home: URL, clock: any GatewayClock = SystemClock()) throws {
         self.home = GatewayHome(home)
         self.configuration = try GatewayConfiguration.load(home: home)
-        self.catalog = try MappingCatalog(folder: self.home.mappings, schemaFolders: configuration.schemaFolders)
+        self.catalog = try MappingCatalog(folder: self.home.mappings, schemaFolders: configuration.schemaFolders,
+                                          values: configuration.mappingValues)
         self.clock = clock
         try self.home.createFolders()
         self.ledger = try SQLiteLedger(path: configuration.ledgerPath)

@@ -22,12 +22,10 @@ struct Publisher: Sendable {
     var progress: (@Sendable (String) -> Void)?
 
     private enum Result: Sendable {
-        case document(RenderedDocument, fileName: String, folder: String)
+        case documents([(RenderedDocument, fileName: String, folder: String)])
         case failure(String, bytes: [UInt8]?, fileName: String)
     }
 
-    /// Publishes until nothing is left; while `producing()` says more invoices may come
-    /// (intake running beside it), it waits for them instead of stopping.
     func run(producing: () -> Bool = { false }) throws -> PublishSummary {
         var summary = PublishSummary()
         while true {
@@ -56,43 +54,61 @@ struct Publisher: Sendable {
 
     /// Deterministic per invoice and format, so a restart re-publishes under the same name
     /// instead of adding a second file. Letters, digits and `_` only (Pagero's rule).
-    static func fileName(client: ClientProfile, invoice: Invoice, format: String) -> String {
+    static func fileName(client: ClientProfile, invoice: Invoice, format: String, output: Mapping.Output) -> String {
         let clientPart = client.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
         let uid = SHA256.hex("\(client.id)|\(client.numberSeries.name)|\(invoice.number)|\(format)").prefix(12)
-        return "\(clientPart)_\(invoice.number)_\(uid).xml"
+        return "\(clientPart)_\(invoice.number)_\(uid).\(output.rawValue)"
     }
 
     private static func render(_ invoice: Invoice, catalog: MappingCatalog, configuration: GatewayConfiguration) -> Result {
-        let format = invoice.settings.format.rawValue
-        let fileName = fileName(client: configuration.client, invoice: invoice, format: format)
-        guard invoice.settings.format != .pdf else {
-            return .failure("format pdf: PDF rendering is not available yet; set format svefaktura or peppol-bis3 for this customer", bytes: nil, fileName: fileName)
+        let artefacts = OutputChoice.artefacts(for: invoice.settings)
+        guard !artefacts.isEmpty else {
+            return .failure("distribution method export needs an exportMapping (sap, oracle, dynamics or a file in mappings/)", bytes: nil,
+                            fileName: "\(invoice.number)")
         }
-        do {
-            let document = try catalog.render(invoice, client: configuration.client, format: format)
-            if !document.schemaErrors.isEmpty {
-                return .failure("\(format) failed validation against \(document.mapping.schema?.file ?? "its schema"): " + document.schemaErrors.prefix(5).joined(separator: "; "),
-                                bytes: document.bytes, fileName: fileName)
+        var documents: [(RenderedDocument, fileName: String, folder: String)] = []
+        for artefact in artefacts {
+            let format = artefact.format
+            guard format != InvoiceFormat.pdf.rawValue else {
+                return .failure("format pdf: PDF rendering is not available yet; set format svefaktura or peppol-bis3 for this customer",
+                                bytes: nil, fileName: invoice.number)
             }
-            let folder = configuration.outboxFolders[invoice.settings.distributionMethod] ?? invoice.settings.distributionMethod.rawValue
-            return .document(document, fileName: fileName, folder: folder)
-        } catch {
-            return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
+            let output = catalog.mapping(named: format, for: invoice.kind)?.output ?? .xml
+            let fileName = fileName(client: configuration.client, invoice: invoice, format: format, output: output)
+            do {
+                let document = try catalog.render(invoice, client: configuration.client, format: format)
+                if !document.schemaErrors.isEmpty {
+                    return .failure("\(format) failed validation against \(document.mapping.schema?.file ?? "its schema"): "
+                                    + document.schemaErrors.prefix(5).joined(separator: "; "), bytes: document.bytes, fileName: fileName)
+                }
+                documents.append((document, fileName, configuration.outboxFolders[artefact.destination] ?? artefact.destination))
+            } catch {
+                return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
+            }
         }
+        return .documents(documents)
     }
 
     private func publish(_ invoice: Invoice, _ result: Result, _ summary: inout PublishSummary) throws {
         let now = clock.now
         switch result {
-        case .document(let document, let fileName, let folder):
-            let target = home.outbox.appendingPathComponent(folder).appendingPathComponent(fileName)
-            try FileMoves.writeAtomically(document.bytes, to: target)
-            let path = home.relative(target)
-            let validated = document.wasValidated ? "validated against \(document.mapping.schema!.file)" : "NOT validated: no schema folder is set for \(document.mapping.schema?.set ?? document.mapping.name)"
+        case .documents(let documents):
+            var paths: [(String, RenderedDocument)] = []
+            for (document, fileName, folder) in documents {
+                let target = home.outbox.appendingPathComponent(folder).appendingPathComponent(fileName)
+                try FileMoves.writeAtomically(document.bytes, to: target)
+                paths.append((home.relative(target), document))
+            }
             try ledger.write { tx in
-                try tx.addFile(invoice: invoice.number, path: path)
+                var details: [String] = []
+                for (path, document) in paths {
+                    try tx.addFile(invoice: invoice.number, path: path)
+                    let validated = document.wasValidated ? "validated against \(document.mapping.schema!.file)"
+                        : document.mapping.schema == nil ? "no schema" : "NOT validated: no schema folder is set for \(document.mapping.schema!.set)"
+                    details.append("\(document.mapping.name) written to \(path) (\(validated))")
+                }
                 try tx.markPublished(invoice: invoice.number, at: now)
-                let detail = "\(document.mapping.name) written to \(path) (\(validated))"
+                let detail = details.joined(separator: "; ")
                 if invoice.status == .ready {
                     // D3: in the outbox, the invoice waits to be sent.
                     try tx.setStatus(invoice: invoice.number, to: .waiting, at: now, event: "published", detail: detail)

@@ -106,8 +106,10 @@ public struct Invoice: Codable, Hashable, Sendable {
     public var paymentMethod: String?
     public var lines: [InvoiceLine]
     public var totals: InvoiceTotals
+    /// When the invoice was made; its day in the client's time zone is the issue date.
+    public var createdAt: Date
 
-    public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals) {
+    public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals, createdAt: Date) {
         self.number = number
         self.kind = kind
         self.status = status
@@ -132,5 +134,6 @@ public struct Invoice: Codable, Hashable, Sendable {
         self.paymentMethod = paymentMethod
         self.lines = lines
         self.totals = totals
+        self.createdAt = createdAt
     }
 }

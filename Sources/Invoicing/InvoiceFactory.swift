@@ -26,7 +26,8 @@ public struct InvoiceFactory: Sendable {
     }
 
     /// M1: one invoice per completed order, also when it was paid otherwise; prepaid is marked paid.
-    public func invoice(for order: Order, customer: Customer, number: String, today: CivilDate) -> Invoice {
+    public func invoice(for order: Order, customer: Customer, number: String, at now: Date) -> Invoice {
+        let today = CivilDate(now, in: timeZone)
         let settings = settings(for: customer)
         let lines = order.lines.enumerated().map { InvoiceCalculator.line(position: $0.offset + 1, from: $0.element) }
         let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: client.roundToWholeKronor, prepaid: order.isPrepaid)
@@ -43,13 +44,14 @@ public struct InvoiceFactory: Sendable {
             externalOrderNumber: order.externalOrderNumber, endCustomerOrderNumber: order.endCustomerOrderNumber,
             invoiceEmail: order.invoiceEmail ?? customer.invoiceEmail ?? customer.email,
             deliveryName: order.deliveryName, deliveryAddress: order.deliveryAddress, deliveryDate: completedDay,
-            paymentMethod: order.paymentMethod, lines: lines, totals: totals)
+            paymentMethod: order.paymentMethod, lines: lines, totals: totals, createdAt: now)
     }
 
     /// S6: a return gives a credit invoice against the original, always for review.
     /// Prices, discounts and VAT come from the original invoice's lines.
     public func creditInvoice(for returned: ReturnOrder, original: Invoice, alreadyReturned: [String: Decimal],
-                              number: String, today: CivilDate) throws(InvoicingRefusal) -> Invoice {
+                              number: String, at now: Date) throws(InvoicingRefusal) -> Invoice {
+        let today = CivilDate(now, in: timeZone)
         var lines: [InvoiceLine] = []
         for (i, item) in returned.lines.enumerated() {
             guard let source = original.lines.first(where: { $0.articleNumber == item.articleNumber }) else {
@@ -77,7 +79,8 @@ public struct InvoiceFactory: Sendable {
             settings: settings, yourReference: original.yourReference, ourReference: original.ourReference,
             externalOrderNumber: original.externalOrderNumber, endCustomerOrderNumber: original.endCustomerOrderNumber,
             invoiceEmail: original.invoiceEmail, deliveryName: original.deliveryName, deliveryAddress: original.deliveryAddress,
-            deliveryDate: CivilDate(returned.completedAt, in: timeZone), paymentMethod: nil, lines: lines, totals: totals)
+            deliveryDate: CivilDate(returned.completedAt, in: timeZone), paymentMethod: nil, lines: lines, totals: totals,
+            createdAt: now)
     }
 
     public var timeZone: TimeZone { TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }

@@ -145,6 +145,7 @@ struct StoredInvoice: Codable {
     var deliveryDate: CivilDate?
     var paymentMethod: String?
     var totals: InvoiceTotals
+    var createdAt: Date
 
     init(_ i: Invoice) {
         number = i.number; kind = i.kind; status = i.status; orderNumbers = i.orderNumbers; returnNumber = i.returnNumber
@@ -152,7 +153,7 @@ struct StoredInvoice: Codable {
         issueDate = i.issueDate; dueDate = i.dueDate; currency = i.currency; ocr = i.ocr; settings = i.settings
         yourReference = i.yourReference; ourReference = i.ourReference; externalOrderNumber = i.externalOrderNumber
         endCustomerOrderNumber = i.endCustomerOrderNumber; invoiceEmail = i.invoiceEmail; deliveryName = i.deliveryName
-        deliveryAddress = i.deliveryAddress; deliveryDate = i.deliveryDate; paymentMethod = i.paymentMethod; totals = i.totals
+        deliveryAddress = i.deliveryAddress; deliveryDate = i.deliveryDate; paymentMethod = i.paymentMethod; totals = i.totals; createdAt = i.createdAt
     }
 
     func invoice(customer: Customer, lines: [InvoiceLine]) -> Invoice {
@@ -161,7 +162,8 @@ struct StoredInvoice: Codable {
                 issueDate: issueDate, dueDate: dueDate, currency: currency, ocr: ocr, settings: settings,
                 yourReference: yourReference, ourReference: ourReference, externalOrderNumber: externalOrderNumber,
                 endCustomerOrderNumber: endCustomerOrderNumber, invoiceEmail: invoiceEmail, deliveryName: deliveryName,
-                deliveryAddress: deliveryAddress, deliveryDate: deliveryDate, paymentMethod: paymentMethod, lines: lines, totals: totals)
+                deliveryAddress: deliveryAddress, deliveryDate: deliveryDate, paymentMethod: paymentMethod, lines: lines, totals: totals,
+                createdAt: createdAt)
     }
 }
 

@@ -43,9 +43,11 @@ public indirect enum ModelValue: Sendable, Hashable {
 /// The one documented model every mapping reads: `invoice.*`, `seller.*`, `buyer.*`, `delivery.*`.
 /// `gateway mappings reference` prints every path with its type and an example value.
 public enum CanonicalModel {
-    public static func build(_ invoice: Invoice, client: ClientProfile) -> [String: ModelValue] {
+    /// `values` are the site's own constants from gateway.yml (`mappingValues:`), as `settings.*`.
+    public static func build(_ invoice: Invoice, client: ClientProfile, values: [String: String] = [:]) -> [String: ModelValue] {
         [
-            "invoice": invoiceValue(invoice),
+            "settings": .object(values.mapValues { .text($0) }),
+            "invoice": invoiceValue(invoice, timeZone: TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "UTC")!),
             "seller": sellerValue(client),
             "buyer": buyerValue(invoice.customer),
             "delivery": .object([
@@ -56,10 +58,17 @@ public enum CanonicalModel {
         ]
     }
 
-    private static func invoiceValue(_ invoice: Invoice) -> ModelValue {
+    private static func invoiceValue(_ invoice: Invoice, timeZone: TimeZone) -> ModelValue {
         let t = invoice.totals
         let isCredit = invoice.kind == .credit
+        // ERP imports book a credit as negative amounts; these fields carry that sign.
+        let sign: Decimal = isCredit ? -1 : 1
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let time = calendar.dateComponents([.hour, .minute, .second], from: invoice.createdAt)
         return .object([
+            "createdDate": .date(CivilDate(invoice.createdAt, in: timeZone)),
+            "createdTime": .text(String(format: "%02d%02d%02d", time.hour ?? 0, time.minute ?? 0, time.second ?? 0)),
             "number": .text(invoice.number),
             "kind": .text(invoice.kind.rawValue),
             "isCredit": .bool(isCredit),
@@ -97,9 +106,13 @@ public enum CanonicalModel {
                 "prepaid": .decimal(t.prepaid),
                 "payable": .decimal(t.payable),
                 "discount": .decimal(invoice.lines.reduce(Decimal(0)) { $0 + $1.discountAmount }),
+                "signedNet": .decimal(sign * t.net),
+                "signedVat": .decimal(sign * t.vat),
+                "signedGross": .decimal(sign * t.gross),
+                "signedPayable": .decimal(sign * t.payable),
             ]),
-            "vatBreakdown": .list(t.vatBreakdown.map(vatValue), shape: vatShape),
-            "lines": .list(invoice.lines.map(lineValue), shape: lineShape),
+            "vatBreakdown": .list(t.vatBreakdown.map { vatValue($0, sign: sign) }, shape: vatShape),
+            "lines": .list(invoice.lines.map { lineValue($0, sign: sign) }, shape: lineShape),
         ])
     }
 
@@ -113,14 +126,22 @@ public enum CanonicalModel {
         return parts.isEmpty ? nil : parts.joined(separator: ". ")
     }
 
-    private static func vatValue(_ v: VATSubtotal) -> ModelValue {
-        .object(["rate": .integer(v.rate.rawValue), "taxable": .decimal(v.taxable), "amount": .decimal(v.amount)])
+    private static func vatValue(_ v: VATSubtotal, sign: Decimal) -> ModelValue {
+        .object(["rate": .integer(v.rate.rawValue), "taxable": .decimal(v.taxable), "amount": .decimal(v.amount),
+                 "signedTaxable": .decimal(sign * v.taxable), "signedAmount": .decimal(sign * v.amount)])
     }
 
-    private static let vatShape: [String: ModelValue] = ["rate": .integer(nil), "taxable": .decimal(nil), "amount": .decimal(nil)]
+    private static let vatShape: [String: ModelValue] = [
+        "rate": .integer(nil), "taxable": .decimal(nil), "amount": .decimal(nil), "signedTaxable": .decimal(nil), "signedAmount": .decimal(nil),
+    ]
 
-    private static func lineValue(_ l: InvoiceLine) -> ModelValue {
-        .object([
+    private static func lineValue(_ l: InvoiceLine, sign: Decimal) -> ModelValue {
+        let vat = (l.net * l.vatRate.percent / 100).roundedToOre
+        return .object([
+            "vatAmount": .decimal(vat),
+            "signedNet": .decimal(sign * l.net),
+            "signedQuantity": .decimal(sign * l.quantity),
+            "signedVatAmount": .decimal(sign * vat),
             "position": .integer(l.position),
             "articleNumber": .text(l.articleNumber),
             "description": .text(l.description),
@@ -138,7 +159,8 @@ public enum CanonicalModel {
     private static let lineShape: [String: ModelValue] = [
         "position": .integer(nil), "articleNumber": .text(nil), "description": .text(nil), "quantity": .decimal(nil),
         "unit": .text(nil), "unitPrice": .decimal(nil), "discountPercent": .decimal(nil), "discountAmount": .decimal(nil),
-        "grossAmount": .decimal(nil), "net": .decimal(nil), "vatRate": .integer(nil),
+        "grossAmount": .decimal(nil), "net": .decimal(nil), "vatRate": .integer(nil), "vatAmount": .decimal(nil),
+        "signedNet": .decimal(nil), "signedQuantity": .decimal(nil), "signedVatAmount": .decimal(nil),
     ]
 
     private static func sellerValue(_ c: ClientProfile) -> ModelValue {
@@ -216,12 +238,19 @@ public enum CanonicalModel {
             paymentMethod: "invoice", deliveryName: "Bygg & Co Lager", deliveryAddress: customer.address,
             lines: [OrderLine(articleNumber: "A-1", description: "Skruv 4x40 (200 st)", quantity: 12, unit: "st",
                               unitPrice: 89, vatRate: .twentyFive, discountPercent: 10)])
-        var invoice = InvoiceFactory(client: client).invoice(for: order, customer: customer, number: "1001", today: CivilDate("2026-11-25")!)
+        var invoice = InvoiceFactory(client: client).invoice(for: order, customer: customer, number: "1001", at: Instant.parse("2026-11-25T09:30:15+01:00")!)
         invoice.returnNumber = "R-1"
         invoice.creditedInvoiceNumber = "1000"
         invoice.creditedInvoiceIssueDate = CivilDate("2026-11-01")
         return build(invoice, client: client)
     }()
+
+    /// The example with a site's own `settings.*` values, for checking mappings against them.
+    public static func example(values: [String: String]) -> [String: ModelValue] {
+        var model = example
+        model["settings"] = .object(values.mapValues { .text($0) })
+        return model
+    }
 
     /// Every path of the model with its type and example value, sorted, for the reference.
     public static func reference() -> [(path: String, type: String, example: String)] {

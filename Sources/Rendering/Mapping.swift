@@ -5,7 +5,7 @@ import Yams
 
 /// A mapping file: data that says how the canonical invoice becomes one output document.
 public struct Mapping: Sendable {
-    public enum Output: String, Sendable { case xml }
+    public enum Output: String, Sendable { case xml, json }
 
     public struct Schema: Sendable, Hashable {
         /// The name of a schema folder set in gateway.yml (`schemas:`).
@@ -41,6 +41,8 @@ public struct ElementTemplate: Sendable {
     public var children: [ElementTemplate]
     /// Repeat this element for each item of a collection, naming the item.
     public var each: (path: [String], alias: String)?
+    /// How a JSON writer types the value; XML ignores it.
+    public var valueType: OutputElement.ValueType = .string
     /// Keep the element only when each `if` path has a value (or is true) and no `unless` path has.
     public var conditions: [(path: [String], negated: Bool)]
 }
@@ -71,15 +73,16 @@ public struct MappingError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Reads a mapping file and checks every reference against the canonical model before any
 /// invoice is rendered.
 public enum MappingLoader {
-    public static func load(contentsOf url: URL) throws(MappingError) -> Mapping {
+    /// `values` are the site's `settings.*` constants a mapping may name.
+    public static func load(contentsOf url: URL, values: [String: String] = [:]) throws(MappingError) -> Mapping {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw MappingError(file: url.lastPathComponent, line: nil, message: "cannot be read as UTF-8: \(error.localizedDescription)")
         }
-        return try parse(text, file: url.lastPathComponent)
+        return try parse(text, file: url.lastPathComponent, values: values)
     }
 
-    public static func parse(_ text: String, file: String) throws(MappingError) -> Mapping {
+    public static func parse(_ text: String, file: String, values: [String: String] = [:]) throws(MappingError) -> Mapping {
         func fail(_ node: Node?, _ message: String) -> MappingError {
             MappingError(file: file, line: node?.mark?.line, message: message)
         }
@@ -110,7 +113,7 @@ public enum MappingLoader {
             }
         }
         let outputText = top["output"]?.string ?? "xml"
-        guard let output = Mapping.Output(rawValue: outputText) else { throw fail(top["output"], "output: expected xml, found \(outputText)") }
+        guard let output = Mapping.Output(rawValue: outputText) else { throw fail(top["output"], "output: expected xml or json, found \(outputText)") }
         var schema: Mapping.Schema?
         if let schemaNode = top["schema"] {
             guard let set = schemaNode["set"]?.string, let xsd = schemaNode["file"]?.string else {
@@ -145,9 +148,12 @@ public enum MappingLoader {
         }
         guard let documentNode = top["document"] else { throw fail(root, "document: the output's root element is required") }
         let element = try parseElement(documentNode, file: file)
+        if output == .json, let line = firstAttributeLine(element) {
+            throw MappingError(file: file, line: line, message: "a json mapping has no attributes; use a child element")
+        }
         let mapping = Mapping(name: name, file: file, kinds: kinds, output: output, schema: schema, codes: codes,
                               requirements: requirements, root: element)
-        try MappingChecker(mapping: mapping).check()
+        try MappingChecker(mapping: mapping, values: values).check()
         return mapping
     }
 
@@ -182,11 +188,16 @@ public enum MappingLoader {
                     let words = (value.string ?? "").split(separator: " ")
                     guard words.count == 3, words[1] == "as" else { throw fail(value, "each: expected `PATH as NAME`, e.g. `invoice.lines as line`") }
                     element.each = (words[0].split(separator: ".").map(String.init), String(words[2]))
+                case "type":
+                    guard let type = value.string.flatMap(OutputElement.ValueType.init(rawValue:)) else {
+                        throw fail(value, "type: expected string, number or boolean")
+                    }
+                    element.valueType = type
                 case "if", "unless":
                     guard let path = value.string, !path.isEmpty else { throw fail(value, "\(key): expected a path") }
                     element.conditions.append((path.split(separator: ".").map(String.init), key == "unless"))
                 default:
-                    throw fail(keyNode, "unknown key \"\(key)\" in element \(name); expected value, children, each, if, unless or @attribute")
+                    throw fail(keyNode, "unknown key \"\(key)\" in element \(name); expected value, children, each, if, unless, type or @attribute")
                 }
             }
             if element.text != nil, !element.children.isEmpty { throw fail(body, "\(name): an element has either a value or children, not both") }
@@ -194,6 +205,11 @@ public enum MappingLoader {
             throw fail(body, "\(name): expected text or a group")
         }
         return element
+    }
+
+    private static func firstAttributeLine(_ element: ElementTemplate) -> Int? {
+        if !element.attributes.isEmpty { return element.attributes[0].value.line }
+        return element.children.lazy.compactMap(firstAttributeLine).first
     }
 
     static func parseTemplate(_ text: String, line: Int, file: String) throws(MappingError) -> Template {

@@ -4,12 +4,13 @@ import Foundation
 /// naming the line and the nearest valid path.
 struct MappingChecker {
     let mapping: Mapping
+    var values: [String: String] = [:]
 
     func check() throws(MappingError) {
         for requirement in mapping.requirements {
-            _ = try resolve(requirement.path, in: CanonicalModel.example, line: requirement.line)
+            _ = try resolve(requirement.path, in: CanonicalModel.example(values: values), line: requirement.line)
         }
-        try check(mapping.root, scope: CanonicalModel.example)
+        try check(mapping.root, scope: CanonicalModel.example(values: values))
     }
 
     private func fail(_ line: Int, _ message: String) -> MappingError {

@@ -8,6 +8,11 @@ public struct OutputElement: Sendable, Hashable {
     public var attributes: [Attribute]
     public var text: String?
     public var children: [OutputElement]
+    /// Made by `each`: a JSON writer gathers such siblings into an array.
+    public var repeated = false
+    public var valueType: ValueType = .string
+
+    public enum ValueType: String, Sendable, Hashable { case string, number, boolean }
 
     public struct Attribute: Sendable, Hashable {
         public var name: String
@@ -41,7 +46,7 @@ public struct MappingEngine: Sendable {
             for item in items {
                 var inner = scope
                 inner[each.alias] = item
-                result += try evaluate(single, scope: inner)
+                result += try evaluate(single, scope: inner).map { var e = $0; e.repeated = true; return e }
             }
             return result
         }
@@ -49,7 +54,7 @@ public struct MappingEngine: Sendable {
             let holds = !lookup(condition.path, in: scope).isEmpty
             if holds == condition.negated { return [] }
         }
-        var output = OutputElement(name: element.name, attributes: [], text: nil, children: [])
+        var output = OutputElement(name: element.name, attributes: [], text: nil, children: [], valueType: element.valueType)
         for attribute in element.attributes {
             if let value = try render(attribute.value, scope: scope) {
                 output.attributes.append(.init(name: attribute.name, value: value))

@@ -20,12 +20,12 @@ public final class MappingCatalog: Sendable {
     public let unvalidatedSets: Set<String>
 
     /// Loads every `*.yml` in `folder`; `schemaFolders` maps a schema set name to its folder.
-    public init(folder: URL, schemaFolders: [String: String]) throws {
+    public init(folder: URL, schemaFolders: [String: String], values: [String: String] = [:]) throws {
         let files = ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
             .filter { ["yml", "yaml"].contains($0.pathExtension) }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         var mappings: [Mapping] = []
-        for file in files { mappings.append(try MappingLoader.load(contentsOf: file)) }
+        for file in files { mappings.append(try MappingLoader.load(contentsOf: file, values: values)) }
         var validators: [String: SchemaValidator] = [:]
         var unvalidated: Set<String> = []
         for mapping in mappings {
@@ -38,9 +38,11 @@ public final class MappingCatalog: Sendable {
         self.validators = validators
         self.unvalidatedSets = unvalidated
         self.schemaFolders = schemaFolders
+        self.values = values
     }
 
     private let schemaFolders: [String: String]
+    private let values: [String: String]
 
     public var formatNames: [String] { Array(Set(mappings.map(\.name))).sorted() }
 
@@ -53,9 +55,9 @@ public final class MappingCatalog: Sendable {
         guard let mapping = mapping(named: name, for: invoice.kind) else {
             throw RenderError("no mapping in mappings/ renders format \(name) for a\(invoice.kind == .invoice ? "n" : "") \(invoice.kind.rawValue)")
         }
-        let model = CanonicalModel.build(invoice, client: client)
+        let model = CanonicalModel.build(invoice, client: client, values: values)
         let root = try MappingEngine(mapping: mapping).evaluate(model)
-        let bytes = try XMLOutput.bytes(of: root)
+        let bytes = mapping.output == .json ? try JSONOutput.bytes(of: root) : try XMLOutput.bytes(of: root)
         guard let schema = mapping.schema, let base = schemaFolders[schema.set] else {
             return RenderedDocument(mapping: mapping, bytes: bytes, schemaErrors: [], wasValidated: false)
         }

@@ -12,7 +12,7 @@ struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
-        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self])
+        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self])
 }
 
 struct HomeOption: ParsableArguments {
@@ -206,13 +206,72 @@ struct Status: ParsableCommand {
 }
 
 struct Mappings: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Mapping tools.", subcommands: [Reference.self])
+    static let configuration = CommandConfiguration(abstract: "Mapping tools.", subcommands: [List.self, Check.self, Reference.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the mappings in the home's mappings/ folder.")
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let gateway = try home.open()
+            for m in gateway.catalog.mappings {
+                let schema = m.schema.map { "\($0.set):\($0.file)" } ?? "no schema"
+                print(pad(m.name, 22) + pad(m.kinds.map(\.rawValue).sorted().joined(separator: ","), 16) + pad(m.output.rawValue, 6)
+                      + pad(m.file, 28) + schema)
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check mapping files: every field, formatter and collection against the canonical invoice.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "Mapping files to check (default: every file in mappings/).") var files: [String] = []
+
+        func run() throws {
+            let values = (try? GatewayConfiguration.load(home: home.url))?.mappingValues ?? [:]
+            let urls = files.isEmpty
+                ? ((try? FileManager.default.contentsOfDirectory(at: home.url.appendingPathComponent("mappings"), includingPropertiesForKeys: nil)) ?? [])
+                    .filter { ["yml", "yaml"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
+                : files.map { URL(fileURLWithPath: $0) }
+            var failed = 0
+            for url in urls {
+                do {
+                    let mapping = try MappingLoader.load(contentsOf: url, values: values)
+                    print("ok      \(url.lastPathComponent) (\(mapping.name), \(mapping.kinds.map(\.rawValue).sorted().joined(separator: ", ")))")
+                } catch {
+                    failed += 1
+                    print("broken  \(error)")
+                }
+            }
+            if failed > 0 { throw ExitCode(2) }
+        }
+    }
 
     struct Reference: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print every field of the canonical invoice that a mapping can use.")
         func run() {
             for row in CanonicalModel.reference() { print(pad(row.path, 40) + pad(row.type, 12) + row.example) }
         }
+    }
+}
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print what a mapping makes of an invoice, without publishing it.")
+    @OptionGroup var home: HomeOption
+    @Option(help: "The mapping's format name (see `gateway mappings list`).") var mapping: String
+    @Option(help: "The invoice number.") var invoice: String
+
+    func run() throws {
+        let gateway = try home.open()
+        guard let (record, _) = try gateway.invoice(invoice) else { throw Console.fail("no invoice \(invoice)") }
+        let document: RenderedDocument
+        do { document = try gateway.catalog.render(record.invoice, client: gateway.configuration.client, format: mapping) } catch {
+            throw Console.fail("\(error)")
+        }
+        FileHandle.standardOutput.write(Data(document.bytes))
+        for error in document.schemaErrors { Console.error("schema: \(error)") }
+        if !document.schemaErrors.isEmpty { throw ExitCode(2) }
     }
 }
 

@@ -5,6 +5,7 @@ import Testing
 
 let client = ClientProfile(id: "test", name: "Test AB", organisationNumber: "556000-0001",
                            address: PostalAddress(city: "Göteborg", country: "SE"), bankgiro: "5050-1055")
+let now = Instant.parse("2026-11-25T10:00:00+01:00")!
 let today = CivilDate("2026-11-25")!
 
 func order(_ lines: [OrderLine], prepaid: Bool = false) -> Order {
@@ -70,7 +71,7 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
     let customer = Customer(customerNumber: "K1", kind: .organisation, name: "Kund AB")
 
     @Test func m1PrepaidOrderIsMarkedPaidWithNothingToPay() {
-        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")], prepaid: true), customer: customer, number: "1001", today: today)
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")], prepaid: true), customer: customer, number: "1001", at: now)
         #expect(invoice.status == .paid)
         #expect(invoice.totals.payable == 0)
         #expect(invoice.totals.prepaid == 125)
@@ -89,14 +90,14 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
     @Test func s5ReviewSettingHoldsTheInvoice() {
         var reviewed = customer
         reviewed.invoiceSettings = InvoiceSettings(review: .review)
-        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: reviewed, number: "1001", today: today)
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: reviewed, number: "1001", at: now)
         #expect(invoice.status == .review)
     }
 
     @Test func dueDateFollowsTheTermsOfPayment() {
         var c = customer
         c.invoiceSettings = InvoiceSettings(termsOfPaymentDays: 10)
-        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: c, number: "1001", today: today)
+        let invoice = InvoiceFactory(client: client).invoice(for: order([line("100")]), customer: c, number: "1001", at: now)
         #expect(invoice.dueDate.description == "2026-12-05")
         #expect(OCR.isValid(invoice.ocr))
     }
@@ -104,9 +105,9 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
     @Test func s6CreditInvoiceIsAlwaysForReviewAndUsesTheOriginalPrices() throws {
         let factory = InvoiceFactory(client: client)
         let original = factory.invoice(for: order([line("100", "3", discount: "10", article: "A"), line("50", article: "B")]),
-                                       customer: customer, number: "1001", today: today)
+                                       customer: customer, number: "1001", at: now)
         let returned = ReturnOrder(returnNumber: "R1", orderNumber: "1", completedAt: Date(), lines: [ReturnLine(articleNumber: "A", quantity: 2)])
-        let credit = try factory.creditInvoice(for: returned, original: original, alreadyReturned: [:], number: "1002", today: today)
+        let credit = try factory.creditInvoice(for: returned, original: original, alreadyReturned: [:], number: "1002", at: now)
         #expect(credit.kind == .credit)
         #expect(credit.status == .review)
         #expect(credit.creditedInvoiceNumber == "1001")
@@ -115,10 +116,10 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
 
     @Test func aReturnCannotExceedWhatWasInvoiced() {
         let factory = InvoiceFactory(client: client)
-        let original = factory.invoice(for: order([line("100", "3")]), customer: customer, number: "1001", today: today)
+        let original = factory.invoice(for: order([line("100", "3")]), customer: customer, number: "1001", at: now)
         let returned = ReturnOrder(returnNumber: "R1", orderNumber: "1", completedAt: Date(), lines: [ReturnLine(articleNumber: "A", quantity: 2)])
         #expect(throws: InvoicingRefusal.self) {
-            try factory.creditInvoice(for: returned, original: original, alreadyReturned: ["A": 2], number: "1002", today: today)
+            try factory.creditInvoice(for: returned, original: original, alreadyReturned: ["A": 2], number: "1002", at: now)
         }
     }
 

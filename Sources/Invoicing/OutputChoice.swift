@@ -1,0 +1,34 @@
+import GatewayCore
+
+/// One artefact an invoice is rendered to, and the outbox destination it goes to.
+public struct Artefact: Sendable, Hashable {
+    /// A mapping's format name (`peppol-bis3`, `fortnox`, `sap-idoc-invoic02`, ...).
+    public var format: String
+    /// The outbox destination key: a distribution method or a system (`e-invoice`, `fortnox`).
+    public var destination: String
+}
+
+/// S2–S4: which artefacts an invoice's resolved settings call for.
+public enum OutputChoice {
+    /// The contract's short export names and the mappings that implement them.
+    public static let exportMappings = ["sap": "sap-idoc-invoic02", "oracle": "oracle-ar", "dynamics": "dynamics-365"]
+
+    public static func artefacts(for settings: ResolvedSettings) -> [Artefact] {
+        switch settings.system {
+        case .fortnox, .fortnoxFinans:
+            // S3, S4: Fortnox chooses distribution and format itself; it gets the payload, and
+            // the customer payload that keeps its register in step (F1).
+            return [Artefact(format: "fortnox-customer", destination: settings.system.rawValue),
+                    Artefact(format: "fortnox", destination: settings.system.rawValue)]
+        case .inexchange:
+            return [Artefact(format: InvoiceFormat.peppolBIS3.rawValue, destination: settings.system.rawValue)]
+        case .extend:
+            // D1: invoice export is never combined with another method.
+            if settings.distributionMethod == .export {
+                guard let export = settings.exportMapping else { return [] }
+                return [Artefact(format: exportMappings[export] ?? export, destination: DistributionMethod.export.rawValue)]
+            }
+            return [Artefact(format: settings.format.rawValue, destination: settings.distributionMethod.rawValue)]
+        }
+    }
+}
