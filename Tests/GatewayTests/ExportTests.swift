@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Invoicing
+import Rendering
 import Testing
 @testable import Gateway
 
@@ -55,5 +56,19 @@ import Testing
         #expect(summary.publishing.failed == 1)
         let reason = try #require(try gateway.status().failedPublications.first?.reason)
         #expect(reason.contains("at most 50"))
+    }
+}
+
+@Suite struct ShippedMappingTests {
+    /// Every mapping in the repository checks against the canonical model and the sample
+    /// gateway.yml's site values, as `gateway mappings check` does.
+    @Test func theShippedMappingsAreValid() throws {
+        let configuration = try GatewayConfiguration.load(home: repository)
+        let catalog = try MappingCatalog(folder: repository.appendingPathComponent("mappings"), schemaFolders: [:],
+                                         values: configuration.mappingValues)
+        for name in ["peppol-bis3", "svefaktura", "fortnox", "fortnox-customer"] {
+            #expect(catalog.formatNames.contains(name))
+        }
+        #expect(catalog.mapping(named: "peppol-bis3", for: .credit)?.file == "peppol-bis3-credit.yml")
     }
 }

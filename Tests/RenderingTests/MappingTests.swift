@@ -47,14 +47,6 @@ import Testing
         #expect(throws: MappingError.self) { try MappingLoader.parse(text, file: "broken.yml") }
     }
 
-    @Test func theShippedMappingsAreValid() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("mappings")
-        let catalog = try MappingCatalog(folder: folder, schemaFolders: [:])
-        #expect(catalog.formatNames == ["peppol-bis3", "svefaktura"])
-        #expect(catalog.mapping(named: "peppol-bis3", for: .credit)?.file == "peppol-bis3-credit.yml")
-    }
-
     @Test func everyDocumentedPathHasAnExample() {
         let rows = CanonicalModel.reference()
         #expect(rows.contains { $0.path == "invoice.lines[].net" })
