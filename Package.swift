@@ -44,6 +44,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Benchmarks print figures; they are never timed tests.
+        .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
+
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "IntakeTests", dependencies: ["Intake"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing"]),

@@ -72,3 +72,4 @@ import Testing
         #expect(catalog.mapping(named: "peppol-bis3", for: .credit)?.file == "peppol-bis3-credit.yml")
     }
 }
+
