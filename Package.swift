@@ -33,13 +33,15 @@ let package = Package(
         ]),
         // Mappings kept as data -> XML bytes through libxml2, validated against XSDs.
         .target(name: "Rendering", dependencies: ["GatewayCore", "Invoicing", "CLibXML2", "Yams"]),
-        // The pipeline: configuration, inbox -> ledger -> invoices -> outbox.
+        // Transports that take outbox files to the outside world: SFTP over libssh2.
+        .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2"]),
+        // The pipeline: configuration, inbox -> ledger -> invoices -> outbox -> delivery.
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering", "Yams",
+            "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Gateway",
+            "Gateway", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

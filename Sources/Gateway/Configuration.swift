@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import GatewayCore
 import Intake
@@ -26,6 +27,8 @@ public struct GatewayConfiguration: Sendable {
     public var ledgerPath: String
     /// The site's constants that mappings read as `settings.*` (SAP ports, Oracle batch source...).
     public var mappingValues: [String: String]
+    /// SFTP destinations by name (21grams, pagero, ...).
+    public var destinations: [String: DestinationSettings]
 
     public static let fileName = "gateway.yml"
 
@@ -55,7 +58,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -127,10 +130,17 @@ public struct GatewayConfiguration: Sendable {
             if let m = try top.optionalObject("mappingValues") {
                 for key in m.keys { mappingValues[key] = try m.optionalText(key, maxLength: 200) ?? "" }
             }
+            var destinations: [String: DestinationSettings] = [:]
+            if let d = try top.optionalObject("destinations") {
+                for key in d.keys {
+                    guard let settings = try d.optionalObject(key) else { continue }
+                    destinations[key] = try DestinationSettings.read(key, settings, home: home)
+                }
+            }
             let ledger = try top.optionalText("ledger", maxLength: 1000) ?? "ledger.sqlite"
             return GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
                                         ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
-                                        mappingValues: mappingValues)
+                                        mappingValues: mappingValues, destinations: destinations)
         } catch {
             throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
         }

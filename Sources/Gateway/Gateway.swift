@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import GatewayCore
 import Intake
@@ -75,6 +76,37 @@ public final class Gateway {
         return outcome
     }
 
+    // MARK: Delivery
+
+    /// One delivery run now: every destination (or the named ones), one session each.
+    public func push(destinations: [String]? = nil, retryFailed: Bool = false) throws -> PushSummary {
+        if let unknown = destinations?.first(where: { configuration.destinations[$0] == nil }) {
+            throw ConfigurationError(file: GatewayConfiguration.fileName, key: "destinations.\(unknown)",
+                                     expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
+        }
+        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        pusher.progress = progress
+        return try pusher.run(destinations: destinations, selection: retryFailed ? .pendingAndFailed : .pending)
+    }
+
+    /// Tries again to send one invoice's files, whatever happened before.
+    public func send(_ number: String) throws -> PushSummary {
+        guard try ledger.read({ try $0.invoice(number) }) != nil else {
+            throw ConfigurationError(file: "ledger", key: "invoice", expected: "the number of an invoice", found: number)
+        }
+        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        pusher.progress = progress
+        return try pusher.run(selection: .invoice(number))
+    }
+
+    public func destination(_ name: String) throws -> DestinationSettings {
+        guard let destination = configuration.destinations[name] else {
+            throw ConfigurationError(file: GatewayConfiguration.fileName, key: "destinations.\(name)",
+                                     expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
+        }
+        return destination
+    }
+
     public func invoices(status: InvoiceStatus? = nil, customer: String? = nil) throws -> [InvoiceRecord] {
         try ledger.read { try $0.invoices(status: status, customerNumber: customer) }
     }
@@ -91,6 +123,7 @@ public final class Gateway {
         public var waitingOrders: [Order]
         public var refusedFiles: [RefusedFileRecord]
         public var failedPublications: [(number: String, reason: String)]
+        public var failedDeliveries: [DeliveryRecord]
         public var inboxFiles: [String]
     }
 
@@ -99,7 +132,8 @@ public final class Gateway {
             .filter(InboxProcessor.isReady).sorted()
         return try ledger.read { tx in
             Status(counts: try tx.countsByStatus(), waitingOrders: try tx.ordersWaitingForCustomer(),
-                   refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(), inboxFiles: inboxFiles)
+                   refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(),
+                   failedDeliveries: try tx.failedDeliveries(), inboxFiles: inboxFiles)
         }
     }
 

@@ -187,7 +187,7 @@ public struct DecimalLimits: Sendable {
 /// The members of one JSON object with the path that leads to them, so every refusal names
 /// the full field ("lines[2].unitPrice").
 public struct Fields: Sendable {
-    let members: [String: JSONValue]
+    public let members: [String: JSONValue]
     let prefix: String
 
     public init(_ members: [String: JSONValue], prefix: String = "") {

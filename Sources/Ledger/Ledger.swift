@@ -52,6 +52,36 @@ public struct RefusedFileRecord: Sendable, Hashable {
     public var reason: String
 }
 
+/// One file's delivery to one destination (D3–D5).
+public struct DeliveryRecord: Sendable, Hashable {
+    public enum State: String, Sendable { case started, delivered, failed }
+    public var destination: String
+    /// The local file, relative to the home, as it was when the delivery started.
+    public var path: String
+    public var invoiceNumber: String?
+    public var remotePath: String
+    public var size: Int
+    public var sha256: String
+    public var state: State
+    public var attempts: Int
+    public var error: String?
+    public var at: Date
+
+    public init(destination: String, path: String, invoiceNumber: String?, remotePath: String, size: Int, sha256: String,
+                state: State, attempts: Int, error: String?, at: Date) {
+        self.destination = destination
+        self.path = path
+        self.invoiceNumber = invoiceNumber
+        self.remotePath = remotePath
+        self.size = size
+        self.sha256 = sha256
+        self.state = state
+        self.attempts = attempts
+        self.error = error
+        self.at = at
+    }
+}
+
 /// The operations the pipeline needs, in domain words.
 public protocol LedgerTransaction {
     // Files and document identity (DESIGN.md: key on content and on document identity).
@@ -98,4 +128,11 @@ public protocol LedgerTransaction {
     func countsByStatus() throws -> [InvoiceStatus: Int]
     func refusedFiles() throws -> [RefusedFileRecord]
     func failedPublications() throws -> [(number: String, reason: String)]
+
+    /// The invoice an outbox file belongs to (by its path relative to the home).
+    func invoiceNumber(forFile path: String) throws -> String?
+    func moveFile(invoice number: String, from: String, to: String) throws
+    func delivery(destination: String, path: String) throws -> DeliveryRecord?
+    func saveDelivery(_ record: DeliveryRecord) throws
+    func failedDeliveries() throws -> [DeliveryRecord]
 }

@@ -75,6 +75,15 @@ public final class SQLiteLedger: Ledger {
                     id INTEGER PRIMARY KEY, invoice_number TEXT NOT NULL, amount TEXT NOT NULL, paid_at TEXT NOT NULL, at TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    destination TEXT NOT NULL, path TEXT NOT NULL, invoice_number TEXT, remote_path TEXT NOT NULL,
+                    size INTEGER NOT NULL, sha256 TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+                    error TEXT, at TEXT NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID;
+                CREATE INDEX invoice_files_path ON invoice_files(path);
+                """)
+        }
         return migrator
     }
 }
@@ -428,5 +437,36 @@ struct SQLiteTransaction: LedgerTransaction {
         try Row.fetchAll(db, sql: "SELECT number, publish_error FROM invoices WHERE publish_error IS NOT NULL ORDER BY rowid").map {
             (number: $0["number"], reason: $0["publish_error"])
         }
+    }
+
+    func invoiceNumber(forFile path: String) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT invoice_number FROM invoice_files WHERE path = ?"), arguments: [path])
+    }
+
+    func moveFile(invoice number: String, from: String, to: String) throws {
+        try run("UPDATE invoice_files SET path = ? WHERE invoice_number = ? AND path = ?", [to, number, from])
+    }
+
+    func delivery(destination: String, path: String) throws -> DeliveryRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM deliveries WHERE destination = ? AND path = ?"), arguments: [destination, path])
+            .map(deliveryRecord)
+    }
+
+    func saveDelivery(_ r: DeliveryRecord) throws {
+        try run("""
+            INSERT OR REPLACE INTO deliveries (destination, path, invoice_number, remote_path, size, sha256, state, attempts, error, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [r.destination, r.path, r.invoiceNumber, r.remotePath, r.size, r.sha256, r.state.rawValue, r.attempts, r.error, r.at.ledgerText])
+    }
+
+    func failedDeliveries() throws -> [DeliveryRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state = 'failed' ORDER BY at").map(deliveryRecord)
+    }
+
+    private func deliveryRecord(_ row: Row) -> DeliveryRecord {
+        DeliveryRecord(destination: row["destination"], path: row["path"], invoiceNumber: row["invoice_number"],
+                       remotePath: row["remote_path"], size: row["size"], sha256: row["sha256"],
+                       state: DeliveryRecord.State(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
+                       error: row["error"], at: Date(ledgerText: row["at"]))
     }
 }

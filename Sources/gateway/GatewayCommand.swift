@@ -1,4 +1,5 @@
 import ArgumentParser
+import Delivery
 import Foundation
 import Gateway
 import GatewayCore
@@ -12,7 +13,8 @@ struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
-        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self])
+        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
+                      Push.self, Send.self, SFTP.self])
 }
 
 struct HomeOption: ParsableArguments {
@@ -182,6 +184,7 @@ struct Status: ParsableCommand {
         var waitingOrders: [[String: String]]
         var refusedFiles: [[String: String]]
         var failedInvoices: [[String: String]]
+        var failedDeliveries: [[String: String]]
         var inbox: [String]
     }
 
@@ -192,6 +195,8 @@ struct Status: ParsableCommand {
             waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
             refusedFiles: s.refusedFiles.map { ["name": $0.name, "at": Instant.format($0.at), "outcome": $0.reason] },
             failedInvoices: s.failedPublications.map { ["number": $0.number, "reason": $0.reason] },
+            failedDeliveries: s.failedDeliveries.map { ["destination": $0.destination, "file": $0.path, "invoice": $0.invoiceNumber ?? "",
+                                                        "error": $0.error ?? "", "attempts": String($0.attempts)] },
             inbox: s.inboxFiles)
         if json { return try Console.printJSON(view) }
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
@@ -201,6 +206,8 @@ struct Status: ParsableCommand {
         for f in s.refusedFiles { print("  \(f.name) (\(f.reason), \(Instant.format(f.at))): see refused/") }
         print("invoices that failed rendering or validation: \(s.failedPublications.count)")
         for f in s.failedPublications { print("  \(f.number): \(f.reason)") }
+        print("failed deliveries (retry with `gateway push --retry-failed` or `gateway send N`): \(s.failedDeliveries.count)")
+        for d in s.failedDeliveries { print("  \(d.destination): \(d.path) (invoice \(d.invoiceNumber ?? "-")): \(d.error ?? "")") }
         print("files waiting in inbox/: \(s.inboxFiles.count)")
     }
 }
@@ -272,6 +279,102 @@ struct Render: ParsableCommand {
         FileHandle.standardOutput.write(Data(document.bytes))
         for error in document.schemaErrors { Console.error("schema: \(error)") }
         if !document.schemaErrors.isEmpty { throw ExitCode(2) }
+    }
+}
+
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Deliver outbox files to the SFTP destinations now, one session per destination.")
+    @OptionGroup var home: HomeOption
+    @Option(name: .customLong("destination"), help: "Only this destination (repeatable).") var destinations: [String] = []
+    @Flag(help: "Also retry files whose last delivery failed.") var retryFailed = false
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        let gateway = try home.open()
+        gateway.progress = Console.progress
+        let summary: PushSummary
+        do { summary = try gateway.push(destinations: destinations.isEmpty ? nil : destinations, retryFailed: retryFailed) } catch {
+            throw Console.fail("\(error)")
+        }
+        if Console.isTerminal { Console.error("") }
+        try report(summary, json: json)
+    }
+}
+
+func report(_ summary: PushSummary, json: Bool) throws {
+    if json { return try Console.printJSON(summary) }
+    print("delivered \(summary.delivered) file(s) (\(summary.bytes) bytes), \(summary.alreadyThere) already on the server, \(summary.failed) failed")
+    for error in summary.errors { print("error: \(error)") }
+    if summary.failed > 0 { throw ExitCode(2) }
+}
+
+struct Send: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Try again to deliver one invoice's files (after a failed send).")
+    @OptionGroup var home: HomeOption
+    @Argument(help: "The invoice number.") var number: String
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        let gateway = try home.open()
+        let summary: PushSummary
+        do { summary = try gateway.send(number) } catch { throw Console.fail("\(error)") }
+        try report(summary, json: json)
+    }
+}
+
+struct SFTP: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sftp", abstract: "Check and trust SFTP destinations.",
+                                                    subcommands: [Check.self, Trust.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Connect, authenticate, list the remote directory and report.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "The destination's name in gateway.yml.") var destination: String
+
+        func run() throws {
+            let gateway = try home.open()
+            let d = try gateway.destination(destination)
+            print("\(d.name): \(d.endpoint.user)@\(d.endpoint.host):\(d.endpoint.port) \(d.remoteDirectory) (key \(d.endpoint.privateKey)"
+                  + (d.passphraseSource.map { ", passphrase from \($0)" } ?? "") + ")")
+            do {
+                let connection = try SFTPConnection(d.endpoint)
+                defer { connection.close() }
+                print("host key: ok (known_hosts \(d.endpoint.knownHosts)); authentication: ok")
+                let names = try connection.list(d.remoteDirectory)
+                print("\(d.remoteDirectory): \(names.count) entr\(names.count == 1 ? "y" : "ies")")
+                for name in names.prefix(20) { print("  \(name)") }
+            } catch {
+                throw Console.fail("\(error)")
+            }
+        }
+    }
+
+    struct Trust: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the host key a destination offers, and with --add write it to its known_hosts.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "The destination's name in gateway.yml.") var destination: String
+        @Flag(help: "Add the offered key to the destination's known_hosts file.") var add = false
+
+        func run() throws {
+            let gateway = try home.open()
+            let d = try gateway.destination(destination)
+            let key: OfferedHostKey
+            do { key = try SFTPConnection.offeredHostKey(d.endpoint) } catch { throw Console.fail("\(error)") }
+            print("\(d.endpoint.knownHostsName) offers SHA256:\(key.fingerprint)")
+            print(key.knownHostsLine)
+            guard add else {
+                print("compare the fingerprint with the one the operator gave you, then run again with --add")
+                return
+            }
+            let existing = (try? String(contentsOfFile: d.endpoint.knownHosts, encoding: .utf8)) ?? ""
+            guard !existing.contains(key.knownHostsLine) else { return print("already in \(d.endpoint.knownHosts)") }
+            let text = existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + key.knownHostsLine + "\n"
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: d.endpoint.knownHosts).deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            try text.write(toFile: d.endpoint.knownHosts, atomically: true, encoding: .utf8)
+            print("added to \(d.endpoint.knownHosts)")
+        }
     }
 }
 

@@ -1,0 +1,353 @@
+import CLibSSH2
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where and how to reach one SFTP server.
+public struct SFTPEndpoint: Sendable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var privateKey: String
+    /// Read from an environment variable or a file by the caller; never from gateway.yml.
+    public var passphrase: String?
+    public var knownHosts: String
+    public var connectTimeout: TimeInterval
+    public var ioTimeout: TimeInterval
+
+    public init(host: String, port: Int, user: String, privateKey: String, passphrase: String? = nil, knownHosts: String,
+                connectTimeout: TimeInterval = 10, ioTimeout: TimeInterval = 30) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.privateKey = privateKey
+        self.passphrase = passphrase
+        self.knownHosts = knownHosts
+        self.connectTimeout = connectTimeout
+        self.ioTimeout = ioTimeout
+    }
+
+    /// How known_hosts names a host on a non-standard port.
+    public var knownHostsName: String { port == 22 ? host : "[\(host)]:\(port)" }
+}
+
+public enum SFTPError: Error, Sendable, CustomStringConvertible {
+    case connection(String)
+    case timeout(String)
+    case hostKeyUnknown(host: String, fingerprint: String)
+    case hostKeyChanged(host: String, fingerprint: String)
+    case authentication(String)
+    case remote(operation: String, path: String, code: UInt, message: String)
+    case session(String)
+
+    /// Worth another try later: the network or the server may come back.
+    public var isTransient: Bool {
+        switch self {
+        case .connection, .timeout, .session: true
+        case .remote(_, _, let code, _): code == UInt(LIBSSH2_FX_FAILURE) || code == UInt(LIBSSH2_FX_CONNECTION_LOST) || code == UInt(LIBSSH2_FX_NO_CONNECTION)
+        case .hostKeyUnknown, .hostKeyChanged, .authentication: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .connection(let text): return "connection failed: \(text)"
+        case .timeout(let text): return "timed out: \(text)"
+        case .hostKeyUnknown(let host, let fingerprint):
+            return "the host key of \(host) is not in known_hosts (offered key SHA256:\(fingerprint)); if that is the server's key, run `gateway sftp trust DESTINATION --add`"
+        case .hostKeyChanged(let host, let fingerprint):
+            return "the host key of \(host) has CHANGED (offered key SHA256:\(fingerprint)); refusing to connect. If the operator announced a new key, remove the old line from known_hosts and run `gateway sftp trust DESTINATION --add`"
+        case .authentication(let text):
+            return "authentication refused: \(text) (use an ed25519 or ECDSA key: libssh2 1.10 signs RSA keys with SHA-1 only, which OpenSSH 9 refuses)"
+        case .remote(let operation, let path, let code, let message): return "\(operation) \(path) failed: \(message) (SFTP status \(code))"
+        case .session(let text): return "SSH session failed: \(text)"
+        }
+    }
+}
+
+/// The host key a server offered, as a known_hosts line and its SHA-256 fingerprint.
+public struct OfferedHostKey: Sendable {
+    public var knownHostsLine: String
+    public var fingerprint: String
+}
+
+/// One SSH connection with an SFTP channel over libssh2. Not shareable between threads
+/// (libssh2 sessions are not); a pusher opens one per destination and sends every file over it.
+public final class SFTPConnection {
+    private let endpoint: SFTPEndpoint
+    private var socket: Int32 = -1
+    private var session: OpaquePointer?
+    private var sftp: OpaquePointer?
+
+    private static let initialise: Void = {
+        libssh2_init(0)
+        // A server that dies mid-write must give an error, not kill the gateway with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    /// Connects, checks the host key strictly against known_hosts and authenticates.
+    public init(_ endpoint: SFTPEndpoint) throws(SFTPError) {
+        SFTPConnection.initialise
+        self.endpoint = endpoint
+        do throws(SFTPError) {
+            try connectSocket()
+            try startSession()
+            let offered = try offeredKey()
+            try checkHostKey(offered)
+            try authenticate()
+            guard let channel = libssh2_sftp_init(session) else { throw lastError("starting the SFTP subsystem") }
+            sftp = channel
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Connects only far enough to read the host key the server offers (for `sftp trust`).
+    public static func offeredHostKey(_ endpoint: SFTPEndpoint) throws(SFTPError) -> OfferedHostKey {
+        SFTPConnection.initialise
+        let probe = SFTPConnection(unconnected: endpoint)
+        defer { probe.close() }
+        try probe.connectSocket()
+        try probe.startSession()
+        return try probe.offeredKey()
+    }
+
+    private init(unconnected endpoint: SFTPEndpoint) { self.endpoint = endpoint }
+
+    deinit { close() }
+
+    public func close() {
+        if let sftp { libssh2_sftp_shutdown(sftp) }
+        sftp = nil
+        if let session {
+            libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "")
+            libssh2_session_free(session)
+        }
+        session = nil
+        if socket >= 0 { Glibc.close(socket) }
+        socket = -1
+    }
+
+    // MARK: Connecting
+
+    private func connectSocket() throws(SFTPError) {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &result) == 0, let first = result else {
+            throw .connection("cannot resolve \(endpoint.host)")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard fd >= 0 else { throw .connection("cannot create a socket: \(String(cString: strerror(errno)))") }
+        socket = fd
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        if Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else { throw .connection("\(endpoint.host):\(endpoint.port): \(String(cString: strerror(errno)))") }
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&poller, 1, Int32(endpoint.connectTimeout * 1000))
+            guard ready > 0 else { throw .timeout("connecting to \(endpoint.host):\(endpoint.port) took longer than \(Int(endpoint.connectTimeout)) s") }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            guard error == 0 else { throw .connection("\(endpoint.host):\(endpoint.port): \(String(cString: strerror(error)))") }
+        }
+        _ = fcntl(fd, F_SETFL, flags)
+    }
+
+    private func startSession() throws(SFTPError) {
+        guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else { throw .session("libssh2 could not create a session") }
+        self.session = session
+        libssh2_session_set_blocking(session, 1)
+        libssh2_session_set_timeout(session, Int(endpoint.ioTimeout * 1000))
+        guard libssh2_session_handshake(session, socket) == 0 else { throw lastError("the SSH handshake with \(endpoint.host):\(endpoint.port)") }
+    }
+
+    private func offeredKey() throws(SFTPError) -> OfferedHostKey {
+        var length = 0
+        var type: Int32 = 0
+        guard let key = libssh2_session_hostkey(session, &length, &type) else { throw .session("the server offered no host key") }
+        let blob = Data(bytes: key, count: length)
+        guard let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256) else { throw .session("cannot hash the host key") }
+        let fingerprint = Data(bytes: hash, count: 32).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let name: String
+        switch type {
+        case LIBSSH2_HOSTKEY_TYPE_ED25519: name = "ssh-ed25519"
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: name = "ecdsa-sha2-nistp256"
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: name = "ecdsa-sha2-nistp384"
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: name = "ecdsa-sha2-nistp521"
+        case LIBSSH2_HOSTKEY_TYPE_RSA: name = "ssh-rsa"
+        default: name = "ssh-dss"
+        }
+        return OfferedHostKey(knownHostsLine: "\(endpoint.knownHostsName) \(name) \(blob.base64EncodedString())", fingerprint: fingerprint)
+    }
+
+    /// Strict host-key checking: only a key known_hosts has for this host and port is accepted.
+    private func checkHostKey(_ offered: OfferedHostKey) throws(SFTPError) {
+        guard let hosts = libssh2_knownhost_init(session) else { throw .session("cannot read known hosts") }
+        defer { libssh2_knownhost_free(hosts) }
+        if FileManager.default.fileExists(atPath: endpoint.knownHosts) {
+            guard libssh2_knownhost_readfile(hosts, endpoint.knownHosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0 else {
+                throw .session("known_hosts file \(endpoint.knownHosts) could not be read")
+            }
+        }
+        var length = 0
+        var type: Int32 = 0
+        guard let key = libssh2_session_hostkey(session, &length, &type) else { throw .session("the server offered no host key") }
+        var found: UnsafeMutablePointer<libssh2_knownhost>?
+        let check = libssh2_knownhost_checkp(hosts, endpoint.host, Int32(endpoint.port), key, length,
+                                             LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, &found)
+        switch check {
+        case LIBSSH2_KNOWNHOST_CHECK_MATCH: return
+        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: throw .hostKeyChanged(host: endpoint.knownHostsName, fingerprint: offered.fingerprint)
+        default: throw .hostKeyUnknown(host: endpoint.knownHostsName, fingerprint: offered.fingerprint)
+        }
+    }
+
+    private func authenticate() throws(SFTPError) {
+        guard FileManager.default.isReadableFile(atPath: endpoint.privateKey) else {
+            throw .authentication("the key file \(endpoint.privateKey) cannot be read")
+        }
+        let result = libssh2_userauth_publickey_fromfile_ex(session, endpoint.user, UInt32(endpoint.user.utf8.count), nil,
+                                                            endpoint.privateKey, endpoint.passphrase)
+        guard result == 0 else {
+            var message: UnsafeMutablePointer<CChar>?
+            var length: Int32 = 0
+            libssh2_session_last_error(session, &message, &length, 0)
+            let text = message.map { String(cString: $0) } ?? "code \(result)"
+            throw .authentication("\(endpoint.user)@\(endpoint.host) with \(endpoint.privateKey): \(text)")
+        }
+    }
+
+    private func lastError(_ doing: String) -> SFTPError {
+        guard let session else { return .session(doing) }
+        var message: UnsafeMutablePointer<CChar>?
+        var length: Int32 = 0
+        let code = libssh2_session_last_error(session, &message, &length, 0)
+        let text = message.map { String(cString: $0) } ?? "error \(code)"
+        if code == LIBSSH2_ERROR_TIMEOUT { return .timeout("\(doing): \(text)") }
+        if code == LIBSSH2_ERROR_SFTP_PROTOCOL, let sftp {
+            let status = libssh2_sftp_last_error(sftp)
+            return .remote(operation: doing, path: "", code: status, message: Self.statusText(status))
+        }
+        return .session("\(doing): \(text)")
+    }
+
+    private func remoteError(_ operation: String, _ path: String) -> SFTPError {
+        guard let session else { return .session(operation) }
+        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL, let sftp {
+            let status = libssh2_sftp_last_error(sftp)
+            return .remote(operation: operation, path: path, code: status, message: Self.statusText(status))
+        }
+        return lastError("\(operation) \(path)")
+    }
+
+    static func statusText(_ status: UInt) -> String {
+        switch status {
+        case UInt(LIBSSH2_FX_NO_SUCH_FILE): "no such file"
+        case UInt(LIBSSH2_FX_PERMISSION_DENIED): "permission denied"
+        case UInt(LIBSSH2_FX_FAILURE): "failure"
+        case UInt(LIBSSH2_FX_NO_SUCH_PATH): "no such path"
+        case UInt(LIBSSH2_FX_FILE_ALREADY_EXISTS): "file already exists"
+        case UInt(LIBSSH2_FX_WRITE_PROTECT): "write protected"
+        case UInt(LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM), UInt(LIBSSH2_FX_QUOTA_EXCEEDED): "no space left"
+        default: "status \(status)"
+        }
+    }
+
+    // MARK: Files
+
+    /// The size of a remote file, or nil when it does not exist.
+    public func size(of path: String) throws(SFTPError) -> UInt64? {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        let result = libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes)
+        if result == 0 { return attributes.filesize }
+        let error = remoteError("stat", path)
+        if case .remote(_, _, let code, _) = error, code == UInt(LIBSSH2_FX_NO_SUCH_FILE) || code == UInt(LIBSSH2_FX_NO_SUCH_PATH) { return nil }
+        throw error
+    }
+
+    /// The names in a remote directory (without . and ..).
+    public func list(_ directory: String) throws(SFTPError) -> [String] {
+        guard let handle = libssh2_sftp_open_ex(sftp, directory, UInt32(directory.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR) else {
+            throw remoteError("opening directory", directory)
+        }
+        defer { libssh2_sftp_close_handle(handle) }
+        var names: [String] = []
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        while true {
+            let count = libssh2_sftp_readdir_ex(handle, &buffer, buffer.count, nil, 0, &attributes)
+            if count <= 0 { break }
+            let name = String(cString: buffer)
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Writes a local file to `temporary`, checks its size (and fsyncs where the server
+    /// offers it), then renames it to `final`, so the final name never shows a partial file.
+    /// Returns the bytes written.
+    @discardableResult
+    public func upload(_ local: URL, temporary: String, final: String) throws(SFTPError) -> UInt64 {
+        guard let input = FileHandle(forReadingAtPath: local.path) else { throw .session("cannot read \(local.path)") }
+        defer { try? input.close() }
+        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+        guard let handle = libssh2_sftp_open_ex(sftp, temporary, UInt32(temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
+            throw remoteError("creating", temporary)
+        }
+        var written: UInt64 = 0
+        var closed = false
+        defer { if !closed { libssh2_sftp_close_handle(handle) } }
+        // Large writes let libssh2 pipeline many SFTP write requests per round trip.
+        let chunkSize = 256 * 1024
+        while true {
+            let chunk: Data
+            do { chunk = try input.read(upToCount: chunkSize) ?? Data() } catch { throw .session("reading \(local.path): \(error)") }
+            if chunk.isEmpty { break }
+            var offset = 0
+            let bytes = [UInt8](chunk)
+            while offset < bytes.count {
+                let sent = bytes.withUnsafeBufferPointer { buffer in
+                    buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: buffer.count - offset) {
+                        libssh2_sftp_write(handle, $0, buffer.count - offset)
+                    }
+                }
+                guard sent > 0 else { throw remoteError("writing", temporary) }
+                offset += sent
+                written += UInt64(sent)
+            }
+        }
+        // fsync@openssh.com where offered; a server without it still gets the size check.
+        _ = libssh2_sftp_fsync(handle)
+        closed = true
+        guard libssh2_sftp_close_handle(handle) == 0 else { throw remoteError("closing", temporary) }
+        let remoteSize = try size(of: temporary)
+        guard remoteSize == written else {
+            throw .remote(operation: "checking the size of", path: temporary, code: UInt(LIBSSH2_FX_FAILURE),
+                          message: "the server has \(remoteSize.map(String.init) ?? "no file") bytes, \(written) were sent")
+        }
+        let renameFlags = Int(LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
+        guard libssh2_sftp_rename_ex(sftp, temporary, UInt32(temporary.utf8.count), final, UInt32(final.utf8.count), renameFlags) == 0 else {
+            throw remoteError("renaming \(temporary) to", final)
+        }
+        return written
+    }
+
+    /// Writes an empty file (a done-marker).
+    public func touch(_ path: String) throws(SFTPError) {
+        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+        guard let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
+            throw remoteError("creating", path)
+        }
+        libssh2_sftp_close_handle(handle)
+    }
+
+    public func remove(_ path: String) throws(SFTPError) {
+        guard libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 else { throw remoteError("removing", path) }
+    }
+}

@@ -1,0 +1,111 @@
+import Delivery
+import Foundation
+import GatewayCore
+import Intake
+
+/// How often to try again after a transient failure: exponential backoff with jitter.
+public struct RetryPolicy: Sendable, Hashable {
+    public var attempts: Int
+    public var initialDelay: TimeInterval
+    public var maxDelay: TimeInterval
+
+    public init(attempts: Int = 4, initialDelay: TimeInterval = 2, maxDelay: TimeInterval = 60) {
+        self.attempts = attempts
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// The wait before attempt `n` (counting from 2), with ±20 % jitter so that many
+    /// gateways do not hammer a recovering server in step.
+    public func delay(beforeAttempt n: Int, jitter: Double) -> TimeInterval {
+        let base = min(maxDelay, initialDelay * pow(2, Double(n - 2)))
+        return base * (0.8 + 0.4 * min(max(jitter, 0), 1))
+    }
+}
+
+/// One SFTP destination from gateway.yml (`destinations:`), as the operator's interconnect
+/// specification gives it.
+public struct DestinationSettings: Sendable {
+    public var name: String
+    public var endpoint: SFTPEndpoint
+    /// Where the passphrase came from, for messages (never the passphrase itself).
+    public var passphraseSource: String?
+    public var remoteDirectory: String
+    /// Where files are written before the rename; default: the remote directory itself.
+    public var uploadDirectory: String?
+    /// The outbox folder that feeds this destination.
+    public var outboxFolder: String
+    /// The remote name: `{name}` (the outbox file's name), `{stem}`, `{ext}`, `{invoice}`, `{date}`.
+    public var fileName: String
+    /// An empty file written after each upload under the final name plus this suffix.
+    public var doneMarker: String?
+    /// Minutes between runs, or times of day; read by the watching service.
+    public var everyMinutes: Int?
+    public var timesOfDay: [String]
+    public var retry: RetryPolicy
+
+    func remoteName(for local: String, invoice: String?, date: CivilDate) -> String {
+        let stem = (local as NSString).deletingPathExtension
+        let ext = (local as NSString).pathExtension
+        return fileName.replacingOccurrences(of: "{name}", with: local).replacingOccurrences(of: "{stem}", with: stem)
+            .replacingOccurrences(of: "{ext}", with: ext).replacingOccurrences(of: "{invoice}", with: invoice ?? stem)
+            .replacingOccurrences(of: "{date}", with: date.compact)
+    }
+
+    static func read(_ name: String, _ f: Fields, home: URL) throws(DocumentRefusal) -> DestinationSettings {
+        try f.allowOnly(["host", "port", "user", "key", "passphraseEnv", "passphraseFile", "knownHosts", "remoteDirectory",
+                         "uploadDirectory", "outbox", "fileName", "doneMarker", "schedule", "connectTimeout", "timeout", "retry"])
+        func path(_ text: String) -> String { text.hasPrefix("/") ? text : home.appendingPathComponent(text).standardized.path }
+        var passphrase: String?
+        var source: String?
+        if let variable = try f.optionalText("passphraseEnv") {
+            source = "environment variable \(variable)"
+            passphrase = ProcessInfo.processInfo.environment[variable]
+            if passphrase == nil {
+                throw DocumentRefusal(field: f.path("passphraseEnv"), expected: "the environment variable \(variable) to be set", found: "it is not set")
+            }
+        } else if let file = try f.optionalText("passphraseFile", maxLength: 1000) {
+            source = "file \(path(file))"
+            guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
+                throw DocumentRefusal(field: f.path("passphraseFile"), expected: "a readable file holding the key's passphrase", found: path(file))
+            }
+            passphrase = text.trimmingCharacters(in: .newlines)
+        }
+        let remote = try f.requiredText("remoteDirectory", maxLength: 500)
+        let pattern = try f.optionalText("fileName", maxLength: 200) ?? "{name}"
+        if pattern.contains("/") { throw DocumentRefusal(field: f.path("fileName"), expected: "a file name pattern without /", found: pattern) }
+        var every: Int?
+        var times: [String] = []
+        if let schedule = try f.optionalObject("schedule") {
+            try schedule.allowOnly(["every", "at"])
+            every = try schedule.optionalInteger("every", range: 1...1440)
+            if let at = schedule.members["at"], case .array(let items) = at {
+                for item in items {
+                    guard case .string(let time) = item, time.count == 5, time.dropFirst(2).first == ":",
+                          let h = Int(time.prefix(2)), let m = Int(time.suffix(2)), h < 24, m < 60 else {
+                        throw DocumentRefusal(field: schedule.path("at"), expected: "times of day HH:MM", found: item.shortDescription)
+                    }
+                    times.append(time)
+                }
+            }
+        }
+        var retry = RetryPolicy()
+        if let r = try f.optionalObject("retry") {
+            try r.allowOnly(["attempts", "initialDelay", "maxDelay"])
+            retry = RetryPolicy(attempts: try r.optionalInteger("attempts", range: 1...20) ?? 4,
+                                initialDelay: TimeInterval(try r.optionalInteger("initialDelay", range: 0...3600) ?? 2),
+                                maxDelay: TimeInterval(try r.optionalInteger("maxDelay", range: 0...86400) ?? 60))
+        }
+        return DestinationSettings(
+            name: name,
+            endpoint: SFTPEndpoint(
+                host: try f.requiredText("host"), port: try f.optionalInteger("port", range: 1...65535) ?? 22,
+                user: try f.requiredText("user"), privateKey: path(try f.requiredText("key", maxLength: 1000)), passphrase: passphrase,
+                knownHosts: path(try f.optionalText("knownHosts", maxLength: 1000) ?? "known_hosts"),
+                connectTimeout: TimeInterval(try f.optionalInteger("connectTimeout", range: 1...600) ?? 10),
+                ioTimeout: TimeInterval(try f.optionalInteger("timeout", range: 1...3600) ?? 30)),
+            passphraseSource: source, remoteDirectory: remote, uploadDirectory: try f.optionalText("uploadDirectory", maxLength: 500),
+            outboxFolder: try f.optionalIdentifier("outbox") ?? name, fileName: pattern,
+            doneMarker: try f.optionalText("doneMarker", maxLength: 20), everyMinutes: every, timesOfDay: times, retry: retry)
+    }
+}
