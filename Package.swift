@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Gateway", "Delivery",
+            "Gateway", "Delivery", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -50,9 +50,9 @@ let package = Package(
         .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
-        .testTarget(name: "IntakeTests", dependencies: ["Intake"]),
-        .testTarget(name: "InvoicingTests", dependencies: ["Invoicing"]),
-        .testTarget(name: "RenderingTests", dependencies: ["Rendering"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
+        .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering"]),
     ]
 )

@@ -4,7 +4,8 @@ import Invoicing
 import Yams
 
 /// A mapping file: data that says how the canonical invoice becomes one output document.
-public struct Mapping: Sendable {
+/// A class: it is loaded once, checked, and then shared by every rendering thread.
+public final class Mapping: Sendable {
     public enum Output: String, Sendable { case xml, json }
 
     public struct Schema: Sendable, Hashable {
@@ -14,21 +15,37 @@ public struct Mapping: Sendable {
         public var file: String
     }
 
-    /// The name settings refer to (`format: peppol-bis3`); several files may share it, one per kind.
-    public var name: String
-    public var file: String
-    public var kinds: Set<InvoiceKind>
-    public var output: Output
-    public var schema: Schema?
-    public var codes: [String: [String: String]]
-    /// Values without which the document is not worth sending, with the reason a person reads.
-    public var requirements: [Requirement]
-    public var root: ElementTemplate
-
     public struct Requirement: Sendable {
         public var path: [String]
         public var reason: String
         public var line: Int
+    }
+
+    /// The name settings refer to (`format: peppol-bis3`); several files may share it, one per kind.
+    public let name: String
+    public let file: String
+    public let kinds: Set<InvoiceKind>
+    public let output: Output
+    public let schema: Schema?
+    public let codes: [String: [String: String]]
+    /// The site values (`settings.*`) this mapping reads, with their defaults; gateway.yml's
+    /// `mappingValues:` overrides them.
+    public let values: [String: String]
+    /// Values without which the document is not worth sending, with the reason a person reads.
+    public let requirements: [Requirement]
+    public let root: ElementTemplate
+
+    init(name: String, file: String, kinds: Set<InvoiceKind>, output: Output, schema: Schema?, codes: [String: [String: String]],
+         values: [String: String], requirements: [Requirement], root: ElementTemplate) {
+        self.name = name
+        self.file = file
+        self.kinds = kinds
+        self.output = output
+        self.schema = schema
+        self.codes = codes
+        self.values = values
+        self.requirements = requirements
+        self.root = root
     }
 }
 
@@ -96,7 +113,7 @@ public enum MappingLoader {
             throw MappingError(file: file, line: nil, message: "is not valid YAML: \(error)")
         }
         guard case .mapping(let top) = root else { throw fail(root, "expected keys name, kinds, output, document") }
-        let known: Set<String> = ["name", "kinds", "output", "schema", "codes", "requires", "document", "description"]
+        let known: Set<String> = ["name", "kinds", "output", "schema", "codes", "values", "requires", "document", "description"]
         for (key, _) in top where !known.contains(key.string ?? "") {
             throw fail(key, "unknown key \"\(key.string ?? "")\"; expected one of \(known.sorted().joined(separator: ", "))")
         }
@@ -136,6 +153,14 @@ public enum MappingLoader {
                 codes[listKey] = table
             }
         }
+        var defaults: [String: String] = [:]
+        if let valuesNode = top["values"] {
+            guard case .mapping(let entries) = valuesNode else { throw fail(valuesNode, "values: expected NAME: default text") }
+            for (k, v) in entries {
+                guard let key = k.string, let value = v.string else { throw fail(v, "values: expected NAME: default text") }
+                defaults[key] = value
+            }
+        }
         var requirements: [Mapping.Requirement] = []
         if let requiresNode = top["requires"] {
             guard case .sequence(let items) = requiresNode else { throw fail(requiresNode, "requires: expected a list of {path, reason}") }
@@ -152,8 +177,8 @@ public enum MappingLoader {
             throw MappingError(file: file, line: line, message: "a json mapping has no attributes; use a child element")
         }
         let mapping = Mapping(name: name, file: file, kinds: kinds, output: output, schema: schema, codes: codes,
-                              requirements: requirements, root: element)
-        try MappingChecker(mapping: mapping, values: values).check()
+                              values: defaults, requirements: requirements, root: element)
+        try MappingChecker(mapping: mapping, values: mapping.values.merging(values) { _, site in site }).check()
         return mapping
     }
 

@@ -55,7 +55,7 @@ public final class MappingCatalog: Sendable {
         guard let mapping = mapping(named: name, for: invoice.kind) else {
             throw RenderError("no mapping in mappings/ renders format \(name) for a\(invoice.kind == .invoice ? "n" : "") \(invoice.kind.rawValue)")
         }
-        let model = CanonicalModel.build(invoice, client: client, values: values)
+        let model = CanonicalModel.build(invoice, client: client, values: mapping.values.merging(values) { _, site in site })
         let root = try MappingEngine(mapping: mapping).evaluate(model)
         let bytes = mapping.output == .json ? try JSONOutput.bytes(of: root) : try XMLOutput.bytes(of: root)
         guard let schema = mapping.schema, let base = schemaFolders[schema.set] else {

@@ -1,0 +1,235 @@
+import Delivery
+import Foundation
+import GatewayCore
+import Invoicing
+import Ledger
+import Testing
+@testable import Gateway
+
+/// A real OpenSSH server on a free loopback port (scripts/sftp-server); no test mocks SFTP.
+final class TestSFTPServer: @unchecked Sendable {
+    let directory: URL
+    var values: [String: String] = [:]
+    var port: Int { Int(values["port"]!)! }
+    var root: String { values["root"]! }
+
+    init?() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else { return nil }
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString.prefix(8))")
+        let output = try Self.script("start", directory)
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { values[parts[0]] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+    }
+
+    deinit { _ = try? Self.script("kill", directory) }
+
+    func kill() throws { _ = try Self.script("kill", directory) }
+    func restart() throws { _ = try Self.script("restart", directory) }
+
+    @discardableResult
+    static func script(_ action: String, _ directory: URL) throws -> String {
+        let process = Process()
+        process.executableURL = repository.appendingPathComponent("scripts/sftp-server")
+        process.arguments = [action, directory.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A destination block for gateway.yml.
+    func destination(_ name: String = "pagero", folder: String = "pagero", port: Int? = nil, key: String? = nil,
+                     knownHosts: String? = nil, remote: String? = nil, upload: String? = nil, attempts: Int = 2,
+                     timeout: Int = 5) -> String {
+        """
+        destinations:
+          \(name):
+            host: 127.0.0.1
+            port: \(port ?? self.port)
+            user: \(values["user"]!)
+            key: \(key ?? values["key"]!)
+            knownHosts: \(knownHosts ?? values["known_hosts"]!)
+            remoteDirectory: \(remote ?? root + "/" + folder)
+        \(upload.map { "    uploadDirectory: \($0)" } ?? "")
+            outbox: \(folder)
+            connectTimeout: \(timeout)
+            timeout: \(timeout)
+            retry: {attempts: \(attempts), initialDelay: 0, maxDelay: 0}
+        """
+    }
+}
+
+@Suite(.serialized) struct SFTPDeliveryTests {
+    /// A home with three published invoices and `destination` appended to its gateway.yml.
+    func home(_ destination: String) throws -> (URL, Gateway) {
+        let home = try makeHome()
+        let config = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: config, encoding: .utf8) + "\n" + destination + "\n").utf8).write(to: config)
+        try drop("[\(customer("K1")), \(order("O1", customer: "K1")), \(order("O2", customer: "K1")), \(order("O3", customer: "K1"))]",
+                 as: "1.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        _ = try gateway.process()
+        return (home, gateway)
+    }
+
+    func remoteFiles(_ server: TestSFTPServer, _ folder: String = "pagero") -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: server.root + "/" + folder)) ?? []).sorted()
+    }
+
+    @Test func d4PushDeliversEveryFileOnceAndRecordsIt() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination())
+        let summary = try gateway.push()
+        #expect(summary.delivered == 3 && summary.failed == 0)
+        #expect(remoteFiles(server).count == 3)
+        #expect(!remoteFiles(server).contains { $0.hasPrefix(".") })
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")) == ["sent"])
+        #expect(files(in: home.appendingPathComponent("outbox/pagero/sent")).count == 3)
+        let (record, history) = try #require(try gateway.invoice("1001"))
+        #expect(record.invoice.status == .sent)
+        #expect(history.last?.detail?.contains("by SFTP to") == true)
+        #expect(record.files.first?.hasPrefix("outbox/pagero/sent/") == true)
+        // Byte for byte what was published.
+        let local = try Data(contentsOf: home.appendingPathComponent(record.files[0]))
+        let remote = try Data(contentsOf: URL(fileURLWithPath: server.root + "/pagero/" + URL(fileURLWithPath: record.files[0]).lastPathComponent))
+        #expect(local == remote)
+        // A second run has nothing to do.
+        #expect(try gateway.push().delivered == 0)
+    }
+
+    @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let knownHosts = server.directory.appendingPathComponent("empty_known_hosts").path
+        FileManager.default.createFile(atPath: knownHosts, contents: Data())
+        let (_, gateway) = try home(server.destination(knownHosts: knownHosts))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("SHA256:") == true)
+        #expect(remoteFiles(server).isEmpty)
+        // D5: back to the earlier status, the error in the history, the file kept and listed.
+        let (record, history) = try #require(try gateway.invoice("1001"))
+        #expect(record.invoice.status == .ready)
+        #expect(history.last?.event == "send failed")
+        #expect(try gateway.status().failedDeliveries.count == 3)
+        // A normal run leaves failed files alone; after trusting the key a retry delivers them.
+        #expect(try gateway.push().delivered == 0)
+        let offered = try SFTPConnection.offeredHostKey(try gateway.destination("pagero").endpoint)
+        #expect(server.values["hostkey"].map { offered.knownHostsLine.hasSuffix($0) } == true)
+        try Data((offered.knownHostsLine + "\n").utf8).write(to: URL(fileURLWithPath: knownHosts))
+        #expect(try gateway.push(retryFailed: true).delivered == 3)
+        #expect(try gateway.invoice("1001")?.0.invoice.status == .sent)
+    }
+
+    @Test func changedHostKeyIsRefused() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let other = try #require(try TestSFTPServer())
+        let knownHosts = server.directory.appendingPathComponent("changed_known_hosts").path
+        // The other server's key, recorded for this server's host and port.
+        let line = "[127.0.0.1]:\(server.port) \(other.values["hostkey"]!)\n"
+        try Data(line.utf8).write(to: URL(fileURLWithPath: knownHosts))
+        let (_, gateway) = try home(server.destination(knownHosts: knownHosts))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("CHANGED") == true)
+    }
+
+    @Test func connectionRefusedIsRetriedThenReported() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try server.kill()
+        let (_, gateway) = try home(server.destination(attempts: 3))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("gave up after 3 attempts") == true)
+    }
+
+    @Test func aServerThatNeverAnswersTimesOut() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        // A listener that accepts and then says nothing: the SSH handshake must time out.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        listen(listener, 4)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        let silentPort = Int(UInt16(bigEndian: address.sin_port))
+        let (_, gateway) = try home(server.destination(port: silentPort, attempts: 1, timeout: 1))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("timed out") == true || summary.errors.first?.contains("handshake") == true)
+    }
+
+    @Test func authenticationRefusedNamesTheKey() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let stranger = server.directory.appendingPathComponent("stranger_ed25519").path
+        let keygen = Process()
+        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", stranger]
+        try keygen.run()
+        keygen.waitUntilExit()
+        let (_, gateway) = try home(server.destination(key: stranger))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("authentication refused") == true)
+        #expect(summary.errors.first?.contains("gave up") == false)   // permanent: not retried
+    }
+
+    @Test func aMissingOrClosedRemoteDirectoryFailsAndKeepsTheFiles() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let (home, gateway) = try home(server.destination(remote: server.root + "/no-such-directory"))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")).count == 3)
+    }
+
+    @Test func aServerDyingMidTransferLeavesNoFinalFileAndTheRetryDeliversOnce() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination(attempts: 1))
+        // One large file ahead of the invoices, so the kill lands in the middle of a transfer.
+        let big = home.appendingPathComponent("outbox/pagero/a_big_file.xml")
+        try Data(repeating: 0x41, count: 200 << 20).write(to: big)
+        let killer = Thread {
+            let part = server.root + "/pagero/.a_big_file.xml.part"
+            for _ in 0..<2000 {
+                if let size = try? FileManager.default.attributesOfItem(atPath: part)[.size] as? Int, size > 1 << 20 { break }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            try? server.kill()
+        }
+        killer.start()
+        let summary = try gateway.push()
+        #expect(summary.failed >= 1)
+        #expect(!remoteFiles(server).contains("a_big_file.xml"))
+        try server.restart()
+        let retry = try gateway.push(retryFailed: true)
+        #expect(retry.failed == 0)
+        let names = remoteFiles(server).filter { !$0.hasPrefix(".") }
+        #expect(names.count == 4)
+        #expect(try FileManager.default.attributesOfItem(atPath: server.root + "/pagero/a_big_file.xml")[.size] as? Int == 200 << 20)
+    }
+
+    @Test func aRenameThatFailsLeavesNoFinalFile() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        // An upload folder on another file system: the server cannot rename across them.
+        let upload = "/dev/shm/gateway-upload-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: upload, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: upload) }
+        let (home, gateway) = try home(server.destination(upload: upload, attempts: 1))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("renaming") == true)
+        #expect(remoteFiles(server).isEmpty)
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")).count == 3)
+    }
+}
