@@ -26,10 +26,22 @@ public struct RetryPolicy: Sendable, Hashable {
 /// One SFTP destination from gateway.yml (`destinations:`), as the operator's interconnect
 /// specification gives it.
 public struct DestinationSettings: Sendable {
+    /// Where a key's passphrase is read from when connecting; gateway.yml never holds it.
+    public enum PassphraseSource: Sendable, CustomStringConvertible {
+        case environment(String)
+        case file(String)
+        public var description: String {
+            switch self {
+            case .environment(let name): "environment variable \(name)"
+            case .file(let path): "file \(path)"
+            }
+        }
+    }
+
     public var name: String
+    /// The endpoint without its passphrase: see `connectionEndpoint()`.
     public var endpoint: SFTPEndpoint
-    /// Where the passphrase came from, for messages (never the passphrase itself).
-    public var passphraseSource: String?
+    public var passphraseSource: PassphraseSource?
     public var remoteDirectory: String
     /// Where files are written before the rename; default: the remote directory itself.
     public var uploadDirectory: String?
@@ -44,6 +56,26 @@ public struct DestinationSettings: Sendable {
     public var timesOfDay: [String]
     public var retry: RetryPolicy
 
+    /// The endpoint with the key's passphrase read from its source now, so that a missing
+    /// passphrase stops only this destination, and never start-up.
+    public func connectionEndpoint() throws(SFTPError) -> SFTPEndpoint {
+        var endpoint = self.endpoint
+        switch passphraseSource {
+        case nil: break
+        case .environment(let name)?:
+            guard let value = ProcessInfo.processInfo.environment[name] else {
+                throw .authentication("the key's passphrase is read from the environment variable \(name), which is not set")
+            }
+            endpoint.passphrase = value
+        case .file(let path)?:
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw .authentication("the key's passphrase is read from \(path), which cannot be read")
+            }
+            endpoint.passphrase = text.trimmingCharacters(in: .newlines)
+        }
+        return endpoint
+    }
+
     func remoteName(for local: String, invoice: String?, date: CivilDate) -> String {
         let stem = (local as NSString).deletingPathExtension
         let ext = (local as NSString).pathExtension
@@ -56,20 +88,11 @@ public struct DestinationSettings: Sendable {
         try f.allowOnly(["host", "port", "user", "key", "passphraseEnv", "passphraseFile", "knownHosts", "remoteDirectory",
                          "uploadDirectory", "outbox", "fileName", "doneMarker", "schedule", "connectTimeout", "timeout", "retry"])
         func path(_ text: String) -> String { text.hasPrefix("/") ? text : home.appendingPathComponent(text).standardized.path }
-        var passphrase: String?
-        var source: String?
+        var source: PassphraseSource?
         if let variable = try f.optionalText("passphraseEnv") {
-            source = "environment variable \(variable)"
-            passphrase = ProcessInfo.processInfo.environment[variable]
-            if passphrase == nil {
-                throw DocumentRefusal(field: f.path("passphraseEnv"), expected: "the environment variable \(variable) to be set", found: "it is not set")
-            }
+            source = .environment(variable)
         } else if let file = try f.optionalText("passphraseFile", maxLength: 1000) {
-            source = "file \(path(file))"
-            guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
-                throw DocumentRefusal(field: f.path("passphraseFile"), expected: "a readable file holding the key's passphrase", found: path(file))
-            }
-            passphrase = text.trimmingCharacters(in: .newlines)
+            source = .file(path(file))
         }
         let remote = try f.requiredText("remoteDirectory", maxLength: 500)
         let pattern = try f.optionalText("fileName", maxLength: 200) ?? "{name}"
@@ -100,7 +123,7 @@ public struct DestinationSettings: Sendable {
             name: name,
             endpoint: SFTPEndpoint(
                 host: try f.requiredText("host"), port: try f.optionalInteger("port", range: 1...65535) ?? 22,
-                user: try f.requiredText("user"), privateKey: path(try f.requiredText("key", maxLength: 1000)), passphrase: passphrase,
+                user: try f.requiredText("user"), privateKey: path(try f.requiredText("key", maxLength: 1000)),
                 knownHosts: path(try f.optionalText("knownHosts", maxLength: 1000) ?? "known_hosts"),
                 connectTimeout: TimeInterval(try f.optionalInteger("connectTimeout", range: 1...600) ?? 10),
                 ioTimeout: TimeInterval(try f.optionalInteger("timeout", range: 1...3600) ?? 30)),

@@ -68,7 +68,7 @@ struct Pusher {
         while !remaining.isEmpty {
             do {
                 // One session for every file of this destination: no connection per file.
-                let connection = try SFTPConnection(destination.endpoint)
+                let connection = try SFTPConnection(try destination.connectionEndpoint())
                 defer { connection.close() }
                 while let file = remaining.first {
                     try deliver(file, to: destination, over: connection, &summary)

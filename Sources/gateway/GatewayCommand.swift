@@ -337,7 +337,7 @@ struct SFTP: ParsableCommand {
             print("\(d.name): \(d.endpoint.user)@\(d.endpoint.host):\(d.endpoint.port) \(d.remoteDirectory) (key \(d.endpoint.privateKey)"
                   + (d.passphraseSource.map { ", passphrase from \($0)" } ?? "") + ")")
             do {
-                let connection = try SFTPConnection(d.endpoint)
+                let connection = try SFTPConnection(try d.connectionEndpoint())
                 defer { connection.close() }
                 print("host key: ok (known_hosts \(d.endpoint.knownHosts)); authentication: ok")
                 let names = try connection.list(d.remoteDirectory)

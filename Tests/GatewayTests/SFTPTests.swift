@@ -183,6 +183,46 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(summary.errors.first?.contains("gave up") == false)   // permanent: not retried
     }
 
+    /// A client key of the given type, authorised on the server.
+    func authorisedKey(_ server: TestSFTPServer, type: String, passphrase: String = "") throws -> String {
+        let key = server.directory.appendingPathComponent("client_\(type)_\(UUID().uuidString.prefix(4))").path
+        let keygen = Process()
+        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        keygen.arguments = ["-q", "-t", type, "-N", passphrase, "-f", key]
+        try keygen.run()
+        keygen.waitUntilExit()
+        let authorized = server.directory.appendingPathComponent("authorized_keys")
+        let handle = try FileHandle(forWritingTo: authorized)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: try Data(contentsOf: URL(fileURLWithPath: key + ".pub")))
+        try handle.close()
+        return key
+    }
+
+    @Test func ecdsaKeyWithAPassphraseFromAFileWorks() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let secret = "hemligt-\(UUID().uuidString.prefix(6))"
+        let key = try authorisedKey(server, type: "ecdsa", passphrase: secret)
+        let passphraseFile = server.directory.appendingPathComponent("passphrase").path
+        try Data((secret + "\n").utf8).write(to: URL(fileURLWithPath: passphraseFile))
+        let block = server.destination(key: key) + "\n    passphraseFile: \(passphraseFile)"
+        let (_, gateway) = try home(block)
+        #expect(try gateway.push().delivered == 3)
+    }
+
+    @Test func aPassphraseFromAnUnsetVariableStopsOnlyThatDestinationAndIsNeverShown() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let key = try authorisedKey(server, type: "ed25519", passphrase: "top-secret-words")
+        let block = server.destination(key: key) + "\n    passphraseEnv: GATEWAY_TEST_UNSET_PASSPHRASE"
+        let (_, gateway) = try home(block)   // start-up is not stopped by it
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("GATEWAY_TEST_UNSET_PASSPHRASE") == true)
+        let history = try #require(try gateway.invoice("1001")).1.map { $0.detail ?? "" }.joined()
+        #expect(!history.contains("top-secret-words"))
+    }
+
     @Test func aMissingOrClosedRemoteDirectoryFailsAndKeepsTheFiles() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         let (home, gateway) = try home(server.destination(remote: server.root + "/no-such-directory"))
