@@ -66,15 +66,25 @@ struct Pusher {
         guard !remaining.isEmpty else { return }
         var attempt = 1
         while !remaining.isEmpty {
+            var delivered: [(file: URL, record: DeliveryRecord)] = []
             do {
                 // One session for every file of this destination: no connection per file.
                 let connection = try SFTPConnection(try destination.connectionEndpoint())
                 defer { connection.close() }
-                while let file = remaining.first {
-                    try deliver(file, to: destination, over: connection, &summary)
+                let prepared = try prepare(remaining, for: destination)
+                for item in prepared {
+                    if let record = try deliver(item, to: destination, over: connection, &summary) { delivered.append((item.file, record)) }
                     remaining.removeFirst()
+                    // Recorded in batches: a crash before a batch is recorded leaves `started`
+                    // records whose final names exist remotely, which the next run counts as delivered.
+                    if delivered.count >= 100 {
+                        try record(delivered, destination: destination)
+                        delivered.removeAll()
+                    }
                 }
+                try record(delivered, destination: destination)
             } catch let error as SFTPError {
+                try record(delivered, destination: destination)
                 if error.isTransient, attempt < destination.retry.attempts {
                     attempt += 1
                     let wait = destination.retry.delay(beforeAttempt: attempt, jitter: random())
@@ -91,55 +101,92 @@ struct Pusher {
         }
     }
 
-    private func deliver(_ file: URL, to destination: DestinationSettings, over connection: SFTPConnection,
-                         _ summary: inout PushSummary) throws {
-        let now = clock.now
-        let path = home.relative(file)
-        let bytes = try Data(contentsOf: file)
-        let sha = SHA256.hex(Array(bytes))
-        let invoice = try ledger.read { try $0.invoiceNumber(forFile: path) }
-        let remoteName = destination.remoteName(for: file.lastPathComponent, invoice: invoice,
-                                                date: CivilDate(now, in: TimeZone(identifier: configuration.client.timeZone) ?? .current))
-        let final = destination.remoteDirectory + "/" + remoteName
-        let temporary = (destination.uploadDirectory ?? destination.remoteDirectory) + "/.\(remoteName).part"
-        let earlier = try ledger.read { try $0.delivery(destination: destination.name, path: path) }
-        var record = DeliveryRecord(destination: destination.name, path: path, invoiceNumber: invoice, remotePath: final,
-                                    size: bytes.count, sha256: sha, state: .started, attempts: (earlier?.attempts ?? 0) + 1,
-                                    error: nil, at: now)
-        if let earlier, earlier.state == .delivered, earlier.sha256 == sha {
-            // Delivered and recorded before a crash; only the local move was left.
-            try finish(file, record: earlier)
-            summary.alreadyThere += 1
-            return
+    private struct Prepared {
+        var file: URL
+        var path: String
+        var invoice: String?
+        var remoteName: String
+        var earlier: DeliveryRecord?
+    }
+
+    /// Looks every file up in one read and records every upload as started in one write,
+    /// before any byte leaves (D3).
+    private func prepare(_ files: [URL], for destination: DestinationSettings) throws -> [Prepared] {
+        let today = CivilDate(clock.now, in: TimeZone(identifier: configuration.client.timeZone) ?? .current)
+        let prepared = try ledger.read { tx in
+            try files.map { file -> Prepared in
+                let path = home.relative(file)
+                let invoice = try tx.invoiceNumber(forFile: path)
+                return Prepared(file: file, path: path, invoice: invoice,
+                                remoteName: destination.remoteName(for: file.lastPathComponent, invoice: invoice, date: today),
+                                earlier: try tx.delivery(destination: destination.name, path: path))
+            }
         }
-        try ledger.write { tx in try tx.saveDelivery(record) }
-        let remoteSize = try connection.size(of: final)
-        if let remoteSize {
-            // The final name exists: ours from a run that died before recording it, or a
-            // stranger's. Only the first may count as delivered; nothing is ever overwritten.
-            guard earlier?.state == .started, earlier?.sha256 == sha, remoteSize == UInt64(bytes.count) else {
+        let now = clock.now
+        try ledger.write { tx in
+            for item in prepared where item.earlier?.state != .delivered && item.earlier?.state != .started {
+                try tx.saveDelivery(DeliveryRecord(
+                    destination: destination.name, path: item.path, invoiceNumber: item.invoice,
+                    remotePath: destination.remoteDirectory + "/" + item.remoteName, size: Self.size(of: item.file), sha256: "",
+                    state: .started, attempts: (item.earlier?.attempts ?? 0) + 1, error: nil, at: now))
+            }
+        }
+        return prepared
+    }
+
+    private static func size(of file: URL) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? 0
+    }
+
+    /// Uploads one file unless it is already there; returns its delivered record.
+    private func deliver(_ item: Prepared, to destination: DestinationSettings, over connection: SFTPConnection,
+                         _ summary: inout PushSummary) throws -> DeliveryRecord? {
+        let final = destination.remoteDirectory + "/" + item.remoteName
+        let temporary = (destination.uploadDirectory ?? destination.remoteDirectory) + "/.\(item.remoteName).part"
+        let size = Self.size(of: item.file)
+        var record = DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
+                                    size: size, sha256: "", state: .delivered, attempts: (item.earlier?.attempts ?? 0) + 1,
+                                    error: nil, at: clock.now)
+        if let earlier = item.earlier, earlier.state == .delivered {
+            // Delivered and recorded before a crash; only the local move was left.
+            try finish(item.file, record: earlier)
+            summary.alreadyThere += 1
+            return nil
+        }
+        if item.earlier?.state == .started, let remoteSize = try connection.size(of: final) {
+            // A run that died after the rename and before recording it: ours, if the size is.
+            // A stranger's file under that name is never overwritten.
+            guard remoteSize == UInt64(size) else {
                 throw SFTPError.remote(operation: "uploading", path: final, code: 11,
                                        message: "a file of \(remoteSize) bytes already has that name on the server; not overwriting it")
             }
+            record.sha256 = SHA256.hex(Array(try Data(contentsOf: item.file)))
             summary.alreadyThere += 1
-        } else {
-            progress?("\(destination.name): \(file.lastPathComponent)")
-            summary.bytes += try connection.upload(file, temporary: temporary, final: final)
-            if let marker = destination.doneMarker { try connection.touch(final + marker) }
-            summary.delivered += 1
+            return record
         }
-        record.state = .delivered
-        record.at = clock.now
-        let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(final) (\(bytes.count) bytes, SHA-256 \(sha.prefix(16))...)"
+        progress?("\(destination.name): \(item.file.lastPathComponent)")
+        var hasher = SHA256()
+        summary.bytes += try connection.upload(item.file, temporary: temporary, final: final) { hasher.update($0) }
+        if let marker = destination.doneMarker { try connection.touch(final + marker) }
+        record.sha256 = hasher.finalizeHex()
+        summary.delivered += 1
+        return record
+    }
+
+    /// D4: the deliveries, the invoices' new status and history in one transaction; then the
+    /// local files move to `sent/`.
+    private func record(_ delivered: [(file: URL, record: DeliveryRecord)], destination: DestinationSettings) throws {
+        guard !delivered.isEmpty else { return }
         try ledger.write { tx in
-            try tx.saveDelivery(record)
-            if let invoice, let current = try tx.invoice(invoice)?.invoice {
-                // D4: sent, and the history says when, how and to whom.
-                let status: InvoiceStatus = current.status == .waiting || current.status == .ready ? .sent : current.status
+            for (_, record) in delivered {
+                try tx.saveDelivery(record)
+                guard let invoice = record.invoiceNumber, let current = try tx.status(ofInvoice: invoice) else { continue }
+                let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
+                let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
                 try tx.setStatus(invoice: invoice, to: status, at: record.at, event: "sent", detail: "\(destination.name): \(how)")
             }
         }
-        try finish(file, record: record)
+        for (file, record) in delivered { try finish(file, record: record) }
     }
 
     /// Moves a delivered file to `sent/` beside it and tells the ledger where it went.
@@ -163,8 +210,8 @@ struct Pusher {
                 destination: destination.name, path: path, invoiceNumber: invoice, remotePath: earlier?.remotePath ?? "",
                 size: earlier?.size ?? 0, sha256: earlier?.sha256 ?? "", state: .failed, attempts: (earlier?.attempts ?? 0) + (earlier == nil ? 1 : 0),
                 error: reason, at: now))
-            if let invoice, let current = try tx.invoice(invoice)?.invoice {
-                let status: InvoiceStatus = current.status == .waiting ? .ready : current.status
+            if let invoice, let current = try tx.status(ofInvoice: invoice) {
+                let status: InvoiceStatus = current == .waiting ? .ready : current
                 try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination.name): \(reason)")
             }
         }

@@ -112,6 +112,7 @@ public protocol LedgerTransaction {
 
     func insertInvoice(_ invoice: Invoice, at: Date, event: String, detail: String?) throws
     func invoice(_ number: String) throws -> InvoiceRecord?
+    func status(ofInvoice number: String) throws -> InvoiceStatus?
     func setStatus(invoice number: String, to status: InvoiceStatus, at: Date, event: String, detail: String?) throws
     func appendHistory(invoice number: String, _ entry: HistoryEntry) throws
     func history(invoice number: String) throws -> [HistoryEntry]

@@ -353,6 +353,11 @@ struct SQLiteTransaction: LedgerTransaction {
         return invoice
     }
 
+    func status(ofInvoice number: String) throws -> InvoiceStatus? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM invoices WHERE number = ?"), arguments: [number])
+            .flatMap(InvoiceStatus.init(rawValue:))
+    }
+
     func invoice(_ number: String) throws -> InvoiceRecord? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash FROM invoices WHERE number = ?"), arguments: [number]) else {
             return nil
