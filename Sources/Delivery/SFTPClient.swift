@@ -1,5 +1,6 @@
 import CLibSSH2
 import Foundation
+import GatewayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,6 +79,10 @@ public final class SFTPConnection {
     private let endpoint: SFTPEndpoint
     private var socket: Int32 = -1
     private var session: OpaquePointer?
+
+    var sessionPointer: OpaquePointer? { session }
+    var socketDescriptor: Int32 { socket }
+    var ioTimeout: TimeInterval { endpoint.ioTimeout }
     private var sftp: OpaquePointer?
 
     private static let initialise: Void = {

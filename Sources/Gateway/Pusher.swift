@@ -72,19 +72,56 @@ struct Pusher {
                 let connection = try SFTPConnection(try destination.connectionEndpoint())
                 defer { connection.close() }
                 let prepared = try prepare(remaining, for: destination)
+                var fresh: [Prepared] = []
                 for item in prepared {
-                    if let record = try deliver(item, to: destination, over: connection, &summary) { delivered.append((item.file, record)) }
-                    remaining.removeFirst()
-                    // Recorded in batches: a crash before a batch is recorded leaves `started`
-                    // records whose final names exist remotely, which the next run counts as delivered.
-                    if delivered.count >= 100 {
-                        try record(delivered, destination: destination)
-                        delivered.removeAll()
+                    if item.earlier?.state == .delivered || item.earlier?.state == .started {
+                        // Left by a run that died: settled one by one, with a look at the server.
+                        if let record = try deliver(item, to: destination, over: connection, &summary) { delivered.append((item.file, record)) }
+                        remaining.removeAll { $0 == item.file }
+                    } else {
+                        fresh.append(item)
                     }
                 }
                 try record(delivered, destination: destination)
+                delivered.removeAll()
+                // New files go up several at a time over parallel channels of the session, and
+                // are recorded in batches: a crash before a batch is recorded leaves `started`
+                // records whose final names exist remotely, which the next run counts as delivered.
+                for batch in stride(from: 0, to: fresh.count, by: 200).map({ Array(fresh[$0..<min($0 + 200, fresh.count)]) }) {
+                    var failure: SFTPError?
+                    // The SHA-256 of each file is computed on the other core while it uploads.
+                    let hashes = FileHashes(batch.map(\.file))
+                    let jobs = batch.map { UploadJob(local: $0.file, temporary: temporaryPath($0, destination), final: finalPath($0, destination)) }
+                    try connection.uploadMany(jobs) { index, result in
+                        switch result {
+                        case .success(let upload):
+                            let item = batch[index]
+                            delivered.append((item.file, DeliveryRecord(
+                                destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: jobs[index].final,
+                                size: Int(upload.bytes), sha256: "", state: .delivered, attempts: (item.earlier?.attempts ?? 0) + 1,
+                                error: nil, at: clock.now)))
+                            summary.delivered += 1
+                            summary.bytes += upload.bytes
+                            progress?("\(destination.name): \(item.file.lastPathComponent)")
+                        case .failure(let error):
+                            if failure == nil { failure = error }
+                        }
+                    }
+                    if let marker = destination.doneMarker {
+                        for (_, record) in delivered { try connection.touch(record.remotePath + marker) }
+                    }
+                    let digests = hashes.wait()
+                    for i in delivered.indices { delivered[i].record.sha256 = digests[delivered[i].file] ?? "" }
+                    let sent = Set(delivered.map(\.file))
+                    try record(delivered, destination: destination)
+                    delivered.removeAll()
+                    remaining.removeAll { sent.contains($0) }
+                    if let failure { throw failure }
+                }
             } catch let error as SFTPError {
                 try record(delivered, destination: destination)
+                let sent = Set(delivered.map(\.file))
+                remaining.removeAll { sent.contains($0) }
                 if error.isTransient, attempt < destination.retry.attempts {
                     attempt += 1
                     let wait = destination.retry.delay(beforeAttempt: attempt, jitter: random())
@@ -99,6 +136,14 @@ struct Pusher {
                 remaining.removeAll()
             }
         }
+    }
+
+    private func finalPath(_ item: Prepared, _ destination: DestinationSettings) -> String {
+        destination.remoteDirectory + "/" + item.remoteName
+    }
+
+    private func temporaryPath(_ item: Prepared, _ destination: DestinationSettings) -> String {
+        (destination.uploadDirectory ?? destination.remoteDirectory) + "/.\(item.remoteName).part"
     }
 
     private struct Prepared {
@@ -141,8 +186,8 @@ struct Pusher {
     /// Uploads one file unless it is already there; returns its delivered record.
     private func deliver(_ item: Prepared, to destination: DestinationSettings, over connection: SFTPConnection,
                          _ summary: inout PushSummary) throws -> DeliveryRecord? {
-        let final = destination.remoteDirectory + "/" + item.remoteName
-        let temporary = (destination.uploadDirectory ?? destination.remoteDirectory) + "/.\(item.remoteName).part"
+        let final = finalPath(item, destination)
+        let temporary = temporaryPath(item, destination)
         let size = Self.size(of: item.file)
         var record = DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
                                     size: size, sha256: "", state: .delivered, attempts: (item.earlier?.attempts ?? 0) + 1,
@@ -167,6 +212,7 @@ struct Pusher {
         progress?("\(destination.name): \(item.file.lastPathComponent)")
         var hasher = SHA256()
         summary.bytes += try connection.upload(item.file, temporary: temporary, final: final) { hasher.update($0) }
+        // (a file left half-sent by a run that died: uploaded again here, one by one)
         if let marker = destination.doneMarker { try connection.touch(final + marker) }
         record.sha256 = hasher.finalizeHex()
         summary.delivered += 1
@@ -215,5 +261,30 @@ struct Pusher {
                 try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination.name): \(reason)")
             }
         }
+    }
+}
+
+/// SHA-256 of files, computed on a background thread.
+final class FileHashes: @unchecked Sendable {
+    private var digests: [URL: String] = [:]
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ files: [URL]) {
+        DispatchQueue.global().async { [self] in
+            for file in files {
+                guard let handle = FileHandle(forReadingAtPath: file.path) else { continue }
+                var hasher = SHA256()
+                while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update([UInt8](chunk)) }
+                try? handle.close()
+                digests[file] = hasher.finalizeHex()
+            }
+            done.signal()
+        }
+    }
+
+    func wait() -> [URL: String] {
+        done.wait()
+        done.signal()
+        return digests
     }
 }

@@ -1,0 +1,210 @@
+import CLibSSH2
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One file to upload: written to `temporary`, renamed to `final` when whole.
+public struct UploadJob: Sendable {
+    public var local: URL
+    public var temporary: String
+    public var final: String
+    public init(local: URL, temporary: String, final: String) {
+        self.local = local
+        self.temporary = temporary
+        self.final = final
+    }
+}
+
+public struct UploadResult: Sendable {
+    public var bytes: UInt64
+}
+
+extension SFTPConnection {
+    /// Uploads many files over several SFTP channels of this one SSH session at once.
+    ///
+    /// Each upload is the same protocol as `upload(_:temporary:final:)` (temporary name, write,
+    /// fsync where offered, size check, rename), but libssh2 runs in non-blocking mode and each
+    /// file's steps form a small state machine: while one file waits for the server's answer,
+    /// the others go on. Small files then cost about one round trip of latency instead of six.
+    /// `completed` is called on this thread for each job, in completion order.
+    public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
+                           completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {
+        guard !jobs.isEmpty else { return }
+        var lanes: [Lane] = []
+        for _ in 0..<min(channels, jobs.count) {
+            guard let channel = libssh2_sftp_init(sessionPointer) else { break }
+            lanes.append(Lane(sftp: channel))
+        }
+        guard !lanes.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
+        defer {
+            libssh2_session_set_blocking(sessionPointer, 1)
+            for lane in lanes {
+                if let handle = lane.handle { libssh2_sftp_close_handle(handle) }
+                libssh2_sftp_shutdown(lane.sftp)
+            }
+        }
+        libssh2_session_set_blocking(sessionPointer, 0)
+        var next = 0
+        var active = 0
+        func start(_ lane: Lane) {
+            guard next < jobs.count else { return }
+            lane.begin(index: next, job: jobs[next])
+            next += 1
+            active += 1
+        }
+        for lane in lanes { start(lane) }
+        while active > 0 {
+            var progressed = false
+            for lane in lanes where lane.index != nil {
+                switch lane.step(session: sessionPointer) {
+                case .waiting:
+                    continue
+                case .progressed:
+                    progressed = true
+                case .finished(let result):
+                    progressed = true
+                    active -= 1
+                    completed(lane.index!, result)
+                    lane.reset()
+                    start(lane)
+                }
+            }
+            if !progressed { try waitForSocket() }
+        }
+    }
+
+    /// Waits until the socket can move in the direction libssh2 is blocked on.
+    private func waitForSocket() throws(SFTPError) {
+        let directions = libssh2_session_block_directions(sessionPointer)
+        var events: Int16 = 0
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        if events == 0 { events = Int16(POLLIN) }
+        var poller = pollfd(fd: socketDescriptor, events: events, revents: 0)
+        let ready = poll(&poller, 1, Int32(ioTimeout * 1000))
+        if ready == 0 { throw .timeout("the server did not answer within \(Int(ioTimeout)) s") }
+        if ready < 0, errno != EINTR { throw .connection("waiting for the server: \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// One SFTP channel working through one upload at a time.
+final class Lane {
+    enum Step { case open, write, fsync, fstat, close, rename }
+    enum Outcome { case waiting, progressed, finished(Result<UploadResult, SFTPError>) }
+
+    let sftp: OpaquePointer
+    var index: Int?
+    var job: UploadJob?
+    var handle: OpaquePointer?
+    var step = Step.open
+    var input: FileHandle?
+    var chunk: [UInt8] = []
+    var offset = 0
+    var written: UInt64 = 0
+
+    init(sftp: OpaquePointer) { self.sftp = sftp }
+
+    func begin(index: Int, job: UploadJob) {
+        self.index = index
+        self.job = job
+        step = .open
+        input = FileHandle(forReadingAtPath: job.local.path)
+        chunk = []
+        offset = 0
+        written = 0
+    }
+
+    func reset() {
+        try? input?.close()
+        input = nil
+        index = nil
+        job = nil
+        handle = nil
+    }
+
+    private func again(_ session: OpaquePointer?) -> Bool { libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN }
+
+    private func failure(_ operation: String, _ path: String, _ session: OpaquePointer?) -> Outcome {
+        if let handle {
+            libssh2_sftp_close_handle(handle)
+            self.handle = nil
+        }
+        let status = libssh2_sftp_last_error(sftp)
+        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL {
+            return .finished(.failure(.remote(operation: operation, path: path, code: status, message: SFTPConnection.statusText(status))))
+        }
+        var message: UnsafeMutablePointer<CChar>?
+        var length: Int32 = 0
+        let code = libssh2_session_last_error(session, &message, &length, 0)
+        let text = message.map { String(cString: $0) } ?? "error \(code)"
+        return .finished(.failure(code == LIBSSH2_ERROR_TIMEOUT ? .timeout("\(operation) \(path): \(text)") : .session("\(operation) \(path): \(text)")))
+    }
+
+    func step(session: OpaquePointer?) -> Outcome {
+        guard let job else { return .waiting }
+        switch step {
+        case .open:
+            guard input != nil else { return .finished(.failure(.session("cannot read \(job.local.path)"))) }
+            let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+            guard let opened = libssh2_sftp_open_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
+                return again(session) ? .waiting : failure("creating", job.temporary, session)
+            }
+            handle = opened
+            step = .write
+            return .progressed
+        case .write:
+            if offset == chunk.count {
+                let data: Data
+                do { data = try input!.read(upToCount: 256 * 1024) ?? Data() } catch {
+                    return .finished(.failure(.session("reading \(job.local.path): \(error)")))
+                }
+                if data.isEmpty {
+                    step = .fsync
+                    return .progressed
+                }
+                chunk = [UInt8](data)
+                offset = 0
+            }
+            let sent = chunk.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: buffer.count - offset) {
+                    libssh2_sftp_write(handle, $0, buffer.count - offset)
+                }
+            }
+            if sent == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
+            guard sent > 0 else { return failure("writing", job.temporary, session) }
+            offset += sent
+            written += UInt64(sent)
+            return .progressed
+        case .fsync:
+            // fsync@openssh.com where offered; without it the size check still holds.
+            if libssh2_sftp_fsync(handle) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            step = .fstat
+            return .progressed
+        case .fstat:
+            var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+            let result = libssh2_sftp_fstat_ex(handle, &attributes, 0)
+            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            guard result == 0 else { return failure("checking the size of", job.temporary, session) }
+            guard attributes.filesize == written else {
+                return .finished(.failure(.remote(operation: "checking the size of", path: job.temporary, code: UInt(LIBSSH2_FX_FAILURE),
+                                                  message: "the server has \(attributes.filesize) bytes, \(written) were sent")))
+            }
+            step = .close
+            return .progressed
+        case .close:
+            let result = libssh2_sftp_close_handle(handle)
+            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            handle = nil
+            guard result == 0 else { return failure("closing", job.temporary, session) }
+            step = .rename
+            return .progressed
+        case .rename:
+            let flags = Int(LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
+            let result = libssh2_sftp_rename_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
+            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            guard result == 0 else { return failure("renaming \(job.temporary) to", job.final, session) }
+            return .finished(.success(UploadResult(bytes: written)))
+        }
+    }
+}
