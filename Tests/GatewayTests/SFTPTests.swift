@@ -258,6 +258,51 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(try FileManager.default.attributesOfItem(atPath: server.root + "/pagero/a_big_file.xml")[.size] as? Int == 200 << 20)
     }
 
+    /// `gateway push` killed with SIGKILL part-way and run again: every file on the server
+    /// exactly once, none half-written under its final name, nothing uploaded twice (a second
+    /// upload could not rename onto the first and would be reported as a failure).
+    @Test func aKilledPushResumesWithoutUploadingAnythingTwice() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let binary = repository.appendingPathComponent(".build/debug/gateway")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { print("SKIPPED: build the gateway first"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, _) = try home(server.destination() + "\n    doneMarker: .done")
+        let outbox = home.appendingPathComponent("outbox/pagero")
+        let count = 1500
+        for i in 0..<count { try Data(repeating: UInt8(i % 251), count: 4096 + i).write(to: outbox.appendingPathComponent("bulk_\(i).xml")) }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["push", "--home", home.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var killedAt = 0
+        while process.isRunning {
+            let arrived = remoteFiles(server).filter { $0.hasSuffix(".xml") }.count
+            if arrived >= count / 3 {
+                kill(process.processIdentifier, SIGKILL)
+                killedAt = arrived
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        process.waitUntilExit()
+        let gateway = try Gateway(home: home, clock: testClock)
+        let summary = try gateway.push()
+        print("push killed with \(killedAt) files on the server; the rerun delivered \(summary.delivered), found \(summary.alreadyThere) already there")
+        #expect(killedAt > 0 && killedAt < count + 3)
+        #expect(summary.failed == 0, "\(summary.errors)")
+        let names = remoteFiles(server)
+        #expect(names.filter { $0.hasSuffix(".xml") }.count == count + 3)
+        #expect(names.filter { $0.hasSuffix(".done") }.count >= summary.delivered)
+        #expect(!names.contains { $0.hasSuffix(".part") })
+        for i in [0, count / 2, count - 1] {
+            let remote = try Data(contentsOf: URL(fileURLWithPath: server.root + "/pagero/bulk_\(i).xml"))
+            #expect(remote.count == 4096 + i && remote.allSatisfy { $0 == UInt8(i % 251) })
+        }
+        #expect(files(in: outbox) == ["sent"])
+    }
+
     @Test func aRenameThatFailsLeavesNoFinalFile() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
