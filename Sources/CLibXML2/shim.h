@@ -7,6 +7,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlschemastypes.h>
 #include <libxml/xmlerror.h>
 
 // xmlFree is a mutable C global, which Swift 6 refuses as not concurrency-safe.

@@ -54,21 +54,32 @@ extension SFTPConnection {
             active += 1
         }
         for lane in lanes { start(lane) }
+        // A request that libssh2 could send only in part must be finished before any other
+        // request goes out on the session (libssh2 refuses to interleave packets), so a lane
+        // stuck sending is the only one stepped until it is through.
+        var pinned: Lane?
         while active > 0 {
             var progressed = false
-            for lane in lanes where lane.index != nil {
+            for lane in pinned.map({ [$0] }) ?? lanes where lane.index != nil {
                 switch lane.step(session: sessionPointer) {
                 case .waiting:
+                    if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
+                        pinned = lane
+                        break
+                    }
                     continue
                 case .progressed:
                     progressed = true
+                    pinned = nil
                 case .finished(let result):
                     progressed = true
+                    pinned = nil
                     active -= 1
                     completed(lane.index!, result)
                     lane.reset()
                     start(lane)
                 }
+                if pinned != nil { break }
             }
             if !progressed { try waitForSocket() }
         }

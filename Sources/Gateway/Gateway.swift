@@ -53,10 +53,9 @@ public final class Gateway {
         let intakeRunning = Flag(true)
         let publishing = Outcome<PublishSummary>()
         let started = DispatchTime.now()
-        let publisherThread = Thread { [publisher] in
+        DispatchQueue.global().async { [publisher] in
             publishing.set(Result { try publisher.run(producing: { intakeRunning.value }) })
         }
-        publisherThread.start()
         let intakeResult = Result { try intake.run() }
         intakeRunning.value = false
         let intakeDone = DispatchTime.now()

@@ -95,9 +95,14 @@ struct Publisher: Sendable {
         case .documents(let documents):
             var paths: [(String, RenderedDocument)] = []
             for (document, fileName, folder) in documents {
-                let target = home.outbox.appendingPathComponent(folder).appendingPathComponent(fileName)
-                try FileMoves.writeAtomically(document.bytes, to: target)
-                paths.append((home.relative(target), document))
+                for (index, part) in document.parts.enumerated() {
+                    // Several documents from one mapping (one per article, say) get _1, _2, ...
+                    let name = document.parts.count == 1 ? fileName
+                        : (fileName as NSString).deletingPathExtension + "_\(index + 1)." + (fileName as NSString).pathExtension
+                    let target = home.outbox.appendingPathComponent(folder).appendingPathComponent(name)
+                    try FileMoves.writeAtomically(part, to: target)
+                    paths.append((home.relative(target), document))
+                }
             }
             try ledger.write { tx in
                 var details: [String] = []

@@ -16,10 +16,9 @@ public enum OutputChoice {
     public static func artefacts(for settings: ResolvedSettings) -> [Artefact] {
         switch settings.system {
         case .fortnox, .fortnoxFinans:
-            // S3, S4: Fortnox chooses distribution and format itself; it gets the payload, and
-            // the customer payload that keeps its register in step (F1).
-            return [Artefact(format: "fortnox-customer", destination: settings.system.rawValue),
-                    Artefact(format: "fortnox", destination: settings.system.rawValue)]
+            // S3, S4: Fortnox chooses distribution and format itself; it gets the invoice, and
+            // the customer and article payloads that keep its registers in step (F1).
+            return ["fortnox-customer", "fortnox-article", "fortnox"].map { Artefact(format: $0, destination: settings.system.rawValue) }
         case .inexchange:
             return [Artefact(format: InvoiceFormat.peppolBIS3.rawValue, destination: settings.system.rawValue)]
         case .extend:

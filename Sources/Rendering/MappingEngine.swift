@@ -27,14 +27,15 @@ public struct MappingEngine: Sendable {
 
     public init(mapping: Mapping) { self.mapping = mapping }
 
-    public func evaluate(_ model: [String: ModelValue]) throws(RenderError) -> OutputElement {
+    /// The documents of one invoice: one, or one per item when the root element has `each`
+    /// (Fortnox takes one article per request, say).
+    public func evaluate(_ model: [String: ModelValue]) throws(RenderError) -> [OutputElement] {
         for requirement in mapping.requirements where lookup(requirement.path, in: model).isEmpty {
             throw RenderError("\(mapping.name): \(requirement.reason) (\(requirement.path.joined(separator: ".")) is empty)")
         }
-        guard let root = try evaluate(mapping.root, scope: model).first else {
-            throw RenderError("\(mapping.file): the document's root element came out empty")
-        }
-        return root
+        let roots = try evaluate(mapping.root, scope: model)
+        guard !roots.isEmpty else { throw RenderError("\(mapping.file): the document's root element came out empty") }
+        return roots
     }
 
     private func evaluate(_ element: ElementTemplate, scope: [String: ModelValue]) throws(RenderError) -> [OutputElement] {

@@ -5,7 +5,10 @@ import Invoicing
 /// A rendered document, checked against its schema where one is set.
 public struct RenderedDocument: Sendable {
     public var mapping: Mapping
-    public var bytes: [UInt8]
+    /// One document, or one per item of a mapping whose root repeats (`each` on the root).
+    public var parts: [[UInt8]]
+    /// The documents one after the other, for showing and comparing.
+    public var bytes: [UInt8] { Array(parts.joined()) }
     /// Schema errors; a document with any is never published.
     public var schemaErrors: [String]
     /// False when no schema folder is configured for this mapping's schema set.
@@ -56,13 +59,15 @@ public final class MappingCatalog: Sendable {
             throw RenderError("no mapping in mappings/ renders format \(name) for a\(invoice.kind == .invoice ? "n" : "") \(invoice.kind.rawValue)")
         }
         let model = CanonicalModel.build(invoice, client: client, values: mapping.values.merging(values) { _, site in site })
-        let root = try MappingEngine(mapping: mapping).evaluate(model)
-        let bytes = mapping.output == .json ? try JSONOutput.bytes(of: root) : try XMLOutput.bytes(of: root)
+        var parts: [[UInt8]] = []
+        for root in try MappingEngine(mapping: mapping).evaluate(model) {
+            parts.append(mapping.output == .json ? try JSONOutput.bytes(of: root) : try XMLOutput.bytes(of: root))
+        }
         guard let schema = mapping.schema, let base = schemaFolders[schema.set] else {
-            return RenderedDocument(mapping: mapping, bytes: bytes, schemaErrors: [], wasValidated: false)
+            return RenderedDocument(mapping: mapping, parts: parts, schemaErrors: [], wasValidated: false)
         }
         let path = URL(fileURLWithPath: base).appendingPathComponent(schema.file).path
-        let errors = validators[path]?.errors(in: bytes) ?? ["the schema \(path) was not loaded"]
-        return RenderedDocument(mapping: mapping, bytes: bytes, schemaErrors: errors, wasValidated: true)
+        let errors = parts.flatMap { validators[path]?.errors(in: $0) ?? ["the schema \(path) was not loaded"] }
+        return RenderedDocument(mapping: mapping, parts: parts, schemaErrors: errors, wasValidated: true)
     }
 }

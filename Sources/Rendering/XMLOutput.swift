@@ -5,6 +5,7 @@ import Foundation
 /// and escaped by construction.
 enum XMLOutput {
     static func bytes(of root: OutputElement) throws(RenderError) -> [UInt8] {
+        LibXML.initialise
         guard let buffer = xmlBufferCreate() else { throw RenderError("libxml2 could not allocate a buffer") }
         defer { xmlBufferFree(buffer) }
         guard let writer = xmlNewTextWriterMemory(buffer, 0) else { throw RenderError("libxml2 could not create a writer") }
@@ -30,6 +31,20 @@ enum XMLOutput {
     }
 }
 
+/// libxml2 must be initialised once, before any thread calls into it: until then its
+/// per-thread state lives under an uncreated key, and a thread touching it early corrupts
+/// whatever owns that key (seen here as heap corruption in libdispatch's thread cleanup).
+public enum LibXML {
+    static let initialise: Void = {
+        xmlInitParser()
+        // The XSD built-in types are a global table that xmlSchemaParse fills lazily and
+        // without a lock; two gateways compiling schemas at once corrupted the heap.
+        xmlSchemaInitTypes()
+    }()
+    /// Call before using libxml2 directly (the gateway's own code does).
+    public static func prepare() { initialise }
+}
+
 func withXMLChar<R>(_ text: String, _ body: (UnsafePointer<xmlChar>) -> R) -> R {
     text.withCString { pointer in pointer.withMemoryRebound(to: xmlChar.self, capacity: text.utf8.count + 1) { body($0) } }
 }
@@ -41,7 +56,7 @@ public final class SchemaValidator: @unchecked Sendable {
     public let path: String
 
     public init(xsd path: String) throws(RenderError) {
-        SchemaValidator.initialise
+        LibXML.initialise
         guard FileManager.default.fileExists(atPath: path) else { throw RenderError("the schema \(path) does not exist") }
         let collector = ErrorCollector()
         guard let parser = xmlSchemaNewParserCtxt(path) else { throw RenderError("the schema \(path) could not be opened") }
@@ -55,8 +70,6 @@ public final class SchemaValidator: @unchecked Sendable {
     }
 
     deinit { xmlSchemaFree(schema) }
-
-    private static let initialise: Void = { xmlInitParser() }()
 
     /// The schema errors of a document, line-numbered; empty when it is valid.
     public func errors(in document: [UInt8]) -> [String] {

@@ -23,7 +23,7 @@ import Testing
         _ = try gateway.approve("1002")
         let folder = home.appendingPathComponent("outbox/fortnox")
         let payloads = try files(in: folder).map { try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent($0))) as! [String: Any] }
-        #expect(payloads.count == 4)   // invoice + customer, credit + customer
+        #expect(payloads.count == 7)   // invoice + customer + 2 articles, credit + customer + 1 article
         let invoices = payloads.compactMap { $0["Invoice"] as? [String: Any] }
         let invoice = try #require(invoices.first { $0["DocumentNumber"] as? String == "1001" })
         // F1, field by field.
@@ -44,6 +44,8 @@ import Testing
         #expect(credit["CreditInvoiceReference"] as? String == "1001")
         #expect(((credit["InvoiceRows"] as? [[String: Any]])?[0]["DeliveredQuantity"] as? NSNumber)?.intValue == -1)
         #expect(payloads.contains { ($0["Customer"] as? [String: Any])?["CustomerNumber"] as? String == "F1" })
+        let articles = payloads.compactMap { $0["Article"] as? [String: Any] }
+        #expect(Set(articles.compactMap { $0["ArticleNumber"] as? String }) == ["A-1", "B-2"])
     }
 
     @Test func aValueLongerThanFortnoxTakesIsAnErrorNotACut() throws {
@@ -66,7 +68,7 @@ import Testing
         let configuration = try GatewayConfiguration.load(home: repository)
         let catalog = try MappingCatalog(folder: repository.appendingPathComponent("mappings"), schemaFolders: [:],
                                          values: configuration.mappingValues)
-        for name in ["peppol-bis3", "svefaktura", "fortnox", "fortnox-customer"] {
+        for name in ["peppol-bis3", "svefaktura", "fortnox", "fortnox-customer", "fortnox-article", "sap-idoc-invoic02", "oracle-ar", "dynamics-365"] {
             #expect(catalog.formatNames.contains(name))
         }
         #expect(catalog.mapping(named: "peppol-bis3", for: .credit)?.file == "peppol-bis3-credit.yml")

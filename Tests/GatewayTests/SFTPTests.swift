@@ -30,15 +30,7 @@ final class TestSFTPServer: @unchecked Sendable {
 
     @discardableResult
     static func script(_ action: String, _ directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = repository.appendingPathComponent("scripts/sftp-server")
-        process.arguments = [action, directory.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try Subprocess.run(repository.appendingPathComponent("scripts/sftp-server").path, [action, directory.path]).output
     }
 
     /// A destination block for gateway.yml.
@@ -171,11 +163,7 @@ final class TestSFTPServer: @unchecked Sendable {
     @Test func authenticationRefusedNamesTheKey() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         let stranger = server.directory.appendingPathComponent("stranger_ed25519").path
-        let keygen = Process()
-        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-        keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", stranger]
-        try keygen.run()
-        keygen.waitUntilExit()
+        try Subprocess.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", stranger])
         let (_, gateway) = try home(server.destination(key: stranger))
         let summary = try gateway.push()
         #expect(summary.failed == 3)
@@ -186,11 +174,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// A client key of the given type, authorised on the server.
     func authorisedKey(_ server: TestSFTPServer, type: String, passphrase: String = "") throws -> String {
         let key = server.directory.appendingPathComponent("client_\(type)_\(UUID().uuidString.prefix(4))").path
-        let keygen = Process()
-        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-        keygen.arguments = ["-q", "-t", type, "-N", passphrase, "-f", key]
-        try keygen.run()
-        keygen.waitUntilExit()
+        try Subprocess.run("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", passphrase, "-f", key])
         let authorized = server.directory.appendingPathComponent("authorized_keys")
         let handle = try FileHandle(forWritingTo: authorized)
         try handle.seekToEnd()
@@ -270,23 +254,18 @@ final class TestSFTPServer: @unchecked Sendable {
         let outbox = home.appendingPathComponent("outbox/pagero")
         let count = 1500
         for i in 0..<count { try Data(repeating: UInt8(i % 251), count: 4096 + i).write(to: outbox.appendingPathComponent("bulk_\(i).xml")) }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["push", "--home", home.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Subprocess(binary.path, ["push", "--home", home.path])
         var killedAt = 0
         while process.isRunning {
             let arrived = remoteFiles(server).filter { $0.hasSuffix(".xml") }.count
             if arrived >= count / 3 {
-                kill(process.processIdentifier, SIGKILL)
+                kill(process.pid, SIGKILL)
                 killedAt = arrived
                 break
             }
             Thread.sleep(forTimeInterval: 0.002)
         }
-        process.waitUntilExit()
+        process.wait()
         let gateway = try Gateway(home: home, clock: testClock)
         let summary = try gateway.push()
         print("push killed with \(killedAt) files on the server; the rerun delivered \(summary.delivered), found \(summary.alreadyThere) already there")

@@ -1,5 +1,4 @@
 import Foundation
-import FoundationXML
 import GatewayCore
 import Invoicing
 import Rendering
@@ -8,44 +7,42 @@ import Testing
 
 /// Checks of the ERP exports that do not depend on golden files.
 @Suite(.serialized) struct ExportStructureTests {
-    func render(_ format: String, _ number: String, _ gateway: Gateway) throws -> XMLDocument {
+    func render(_ format: String, _ number: String, _ gateway: Gateway) throws -> XMLTree {
         let record = try #require(try gateway.invoice(number)).0
-        let bytes = try gateway.catalog.render(record.invoice, client: gateway.configuration.client, format: format).bytes
-        return try XMLDocument(data: Data(bytes))
+        return try XMLTree.parse(try gateway.catalog.render(record.invoice, client: gateway.configuration.client, format: format).bytes)
     }
 
-    func decimal(_ node: XMLNode?) -> Decimal { Decimal(exactly: Substring(node?.stringValue ?? "")) ?? -999_999 }
+    func decimal(_ text: String?) -> Decimal { Decimal(exactly: Substring(text ?? "")) ?? -999_999 }
 
     @Test func sapSegmentsComeInOrderWithTheirQualifiersAndTheSumsAddUp() throws {
         let gateway = try GoldenTests.gatewayWithInvoices()
         for number in ["1001", "1005"] {
             let doc = try render("sap-idoc-invoic02", number, gateway)
-            let idoc = try #require(try doc.nodes(forXPath: "/INVOIC02/IDOC").first as? XMLElement)
-            #expect(idoc.attribute(forName: "BEGIN")?.stringValue == "1")
-            let segments = (idoc.children ?? []).compactMap { $0.name }
+            #expect(doc.name == "INVOIC02")
+            let idoc = try #require(doc.child("IDOC"))
+            #expect(idoc.attributes["BEGIN"] == "1")
+            let segments = idoc.children.map(\.name)
             let order = ["EDI_DC40", "E1EDK01", "E1EDKA1", "E1EDK02", "E1EDK03", "E1EDK04", "E1EDK28", "E1EDP01", "E1EDS01"]
             let positions = segments.map { order.firstIndex(of: $0) ?? -1 }
             #expect(!positions.contains(-1), "unexpected segment in \(segments)")
             #expect(positions == positions.sorted(), "segments out of order: \(segments)")
-            for segment in (idoc.children ?? []).compactMap({ $0 as? XMLElement }) where segment.name != "EDI_DC40" {
-                #expect(segment.attribute(forName: "SEGMENT")?.stringValue == "1", "\(segment.name ?? "")")
+            for segment in idoc.children where segment.name != "EDI_DC40" {
+                #expect(segment.attributes["SEGMENT"] == "1", "\(segment.name)")
             }
-            let partners = try doc.nodes(forXPath: "//E1EDKA1/PARVW").map { $0.stringValue ?? "" }
+            let partners = idoc.children("E1EDKA1").compactMap { $0.value("PARVW") }
             #expect(Set(["AG", "RE", "RG"]).isSubset(of: Set(partners)))
-            #expect(try doc.nodes(forXPath: "//EDI_DC40/DOCNUM").first?.stringValue?.count == 16)
-            let lineNet = try doc.nodes(forXPath: "//E1EDP01/E1EDP26[QUALF='003']/BETRG").reduce(Decimal(0)) { $0 + decimal($1) }
-            let lineCount = try doc.nodes(forXPath: "//E1EDP01").count
-            let sums = Dictionary(uniqueKeysWithValues: try doc.nodes(forXPath: "//E1EDS01").map {
-                (try $0.nodes(forXPath: "SUMID").first?.stringValue ?? "", decimal(try $0.nodes(forXPath: "SUMME").first))
-            })
+            #expect(idoc.child("EDI_DC40")?.value("DOCNUM")?.count == 16)
+            let lines = idoc.children("E1EDP01")
+            let lineNet = lines.flatMap { $0.children("E1EDP26") }.filter { $0.value("QUALF") == "003" }
+                .reduce(Decimal(0)) { $0 + decimal($1.value("BETRG")) }
+            let sums = Dictionary(uniqueKeysWithValues: idoc.children("E1EDS01").map { ($0.value("SUMID") ?? "", decimal($0.value("SUMME"))) })
             let invoice = try #require(try gateway.invoice(number)).0.invoice
-            #expect(sums["001"] == Decimal(lineCount))
+            #expect(sums["001"] == Decimal(lines.count))
             #expect(sums["010"] == lineNet)
             #expect(sums["010"] == invoice.totals.net)
             #expect(sums["005"] == invoice.totals.vat)
             #expect(sums["011"] == invoice.totals.gross)
-            let bsart = try doc.nodes(forXPath: "//E1EDK01/BSART").first?.stringValue
-            #expect(bsart == (invoice.kind == .credit ? "CRME" : "INVO"))
+            #expect(idoc.child("E1EDK01")?.value("BSART") == (invoice.kind == .credit ? "CRME" : "INVO"))
         }
     }
 
@@ -55,14 +52,12 @@ import Testing
             let doc = try render("oracle-ar", number, gateway)
             let invoice = try #require(try gateway.invoice(number)).0.invoice
             let sign: Decimal = invoice.kind == .credit ? -1 : 1
-            let lineRows = try doc.nodes(forXPath: "//ROW[LINE_TYPE='LINE']")
+            let lineRows = doc.all("ROW").filter { $0.value("LINE_TYPE") == "LINE" }
             #expect(lineRows.count == invoice.lines.count)
-            let taxRows = try doc.nodes(forXPath: "//ROW[LINE_TYPE='TAX']")
+            let taxRows = doc.all("ROW").filter { $0.value("LINE_TYPE") == "TAX" }
             #expect(taxRows.count == invoice.totals.vatBreakdown.count)
-            let taxTotal = try taxRows.reduce(Decimal(0)) { $0 + decimal(try $1.nodes(forXPath: "AMOUNT").first) }
-            #expect(taxTotal == sign * invoice.totals.vat)
-            let lineTotal = try lineRows.reduce(Decimal(0)) { $0 + decimal(try $1.nodes(forXPath: "AMOUNT").first) }
-            #expect(lineTotal == sign * invoice.totals.net)
+            #expect(taxRows.reduce(Decimal(0)) { $0 + decimal($1.value("AMOUNT")) } == sign * invoice.totals.vat)
+            #expect(lineRows.reduce(Decimal(0)) { $0 + decimal($1.value("AMOUNT")) } == sign * invoice.totals.net)
         }
     }
 
@@ -80,13 +75,13 @@ import Testing
         let header = try fields("FreeTextInvoiceHeaderEntity"), line = try fields("FreeTextInvoiceLineEntity")
         let gateway = try GoldenTests.gatewayWithInvoices()
         let doc = try render("dynamics-365", "1001", gateway)
-        for entity in try doc.nodes(forXPath: "//FREETEXTINVOICEHEADERENTITY") {
-            for child in entity.children ?? [] { #expect(header.contains(child.name ?? ""), "\(child.name ?? "") is not a header field") }
+        for entity in doc.all("FREETEXTINVOICEHEADERENTITY") {
+            for child in entity.children { #expect(header.contains(child.name), "\(child.name) is not a header field") }
         }
-        let lines = try doc.nodes(forXPath: "//FREETEXTINVOICELINEENTITY")
+        let lines = doc.all("FREETEXTINVOICELINEENTITY")
         #expect(lines.count == 4)
         for entity in lines {
-            for child in entity.children ?? [] { #expect(line.contains(child.name ?? ""), "\(child.name ?? "") is not a line field") }
+            for child in entity.children { #expect(line.contains(child.name), "\(child.name) is not a line field") }
         }
     }
 }

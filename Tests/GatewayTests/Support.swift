@@ -72,22 +72,71 @@ func order(_ number: String, customer: String, lines: String? = nil, extra: Stri
 
 /// Runs the official validator on files; nil when it cannot run here (no ../shared, no saxonche).
 func officialValidation(_ paths: [String]) -> (passed: Bool, output: String)? {
-    guard FileManager.default.fileExists(atPath: validatorTool.path) else { return nil }
-    let check = Process()
-    check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    check.arguments = ["python3", "-c", "import saxonche"]
-    check.standardError = FileHandle.nullDevice
-    guard (try? check.run()) != nil else { return nil }
-    check.waitUntilExit()
-    guard check.terminationStatus == 0 else { return nil }
-    let run = Process()
-    run.executableURL = validatorTool
-    run.arguments = ["-v"] + paths
-    let pipe = Pipe()
-    run.standardOutput = pipe
-    run.standardError = pipe
-    try? run.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    run.waitUntilExit()
-    return (run.terminationStatus == 0, output)
+    guard FileManager.default.fileExists(atPath: validatorTool.path),
+          let check = try? Subprocess.run("/usr/bin/env", ["python3", "-c", "import saxonche"]), check.status == 0,
+          let run = try? Subprocess.run(validatorTool.path, ["-v"] + paths) else { return nil }
+    return (run.status == 0, run.output)
+}
+
+/// A child process started with posix_spawn and reaped with waitpid. Foundation's Process
+/// waits on a run loop and a SIGCHLD dispatch source, which crashed when several tests ran
+/// processes at once; this is all the tests need.
+struct Subprocess {
+    let pid: pid_t
+    private let output: Int32?
+
+    /// Starts `path` with `arguments`; stdout is captured when `capture`, else discarded.
+    init(_ path: String, _ arguments: [String], capture: Bool = false) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pipeEnds: [Int32] = [-1, -1]
+        if capture {
+            guard pipe(&pipeEnds) == 0 else { throw CocoaError(.fileReadUnknown) }
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, path, &actions, nil, argv, environ)
+        if capture { close(pipeEnds[1]) }
+        guard result == 0 else {
+            if capture { close(pipeEnds[0]) }
+            throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: path])
+        }
+        pid = child
+        output = capture ? pipeEnds[0] : nil
+    }
+
+    /// Reads all output (when captured) and waits for the exit; returns the exit status.
+    @discardableResult
+    func wait() -> (status: Int32, output: String) {
+        var text = Data()
+        if let output {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(output, &buffer, buffer.count)
+                if n <= 0 { break }
+                text.append(contentsOf: buffer[0..<n])
+            }
+            close(output)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return ((status >> 8) & 0xff, String(decoding: text, as: UTF8.self))
+    }
+
+    /// Whether the child is still running (without reaping it).
+    var isRunning: Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == 0
+    }
+
+    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Subprocess(path, arguments, capture: true).wait()
+    }
 }
