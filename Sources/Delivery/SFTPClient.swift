@@ -291,7 +291,7 @@ public final class SFTPConnection {
         while true {
             let count = libssh2_sftp_readdir_ex(handle, &buffer, buffer.count, nil, 0, &attributes)
             if count <= 0 { break }
-            let name = String(cString: buffer)
+            let name = String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if name != ".", name != ".." { names.append(name) }
         }
         return names.sorted()

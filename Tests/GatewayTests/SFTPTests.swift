@@ -98,7 +98,7 @@ final class TestSFTPServer: @unchecked Sendable {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let knownHosts = server.directory.appendingPathComponent("empty_known_hosts").path
-        FileManager.default.createFile(atPath: knownHosts, contents: Data())
+        _ = FileManager.default.createFile(atPath: knownHosts, contents: Data())
         let (_, gateway) = try home(server.destination(knownHosts: knownHosts))
         let summary = try gateway.push()
         #expect(summary.failed == 3)

@@ -136,6 +136,7 @@ struct Subprocess {
         return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == 0
     }
 
+    @discardableResult
     static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         try Subprocess(path, arguments, capture: true).wait()
     }
