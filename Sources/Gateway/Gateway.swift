@@ -83,7 +83,7 @@ public final class Gateway {
             throw ConfigurationError(file: GatewayConfiguration.fileName, key: "destinations.\(unknown)",
                                      expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
         }
-        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
         return try pusher.run(destinations: destinations, selection: retryFailed ? .pendingAndFailed : .pending)
     }
@@ -93,7 +93,7 @@ public final class Gateway {
         guard try ledger.read({ try $0.invoice(number) }) != nil else {
             throw ConfigurationError(file: "ledger", key: "invoice", expected: "the number of an invoice", found: number)
         }
-        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
         return try pusher.run(selection: .invoice(number))
     }

@@ -60,6 +60,18 @@ struct Publisher: Sendable {
         return "\(clientPart)_\(invoice.number)_\(uid).\(output.rawValue)"
     }
 
+    /// Writes a rendered document by atomic rename; several documents from one mapping (one
+    /// per article, say) get _1, _2, ... Returns the paths relative to the home.
+    static func write(_ document: RenderedDocument, named fileName: String, in folder: URL, home: GatewayHome) throws -> [String] {
+        try document.parts.enumerated().map { index, part in
+            let name = document.parts.count == 1 ? fileName
+                : (fileName as NSString).deletingPathExtension + "_\(index + 1)." + (fileName as NSString).pathExtension
+            let target = folder.appendingPathComponent(name)
+            try FileMoves.writeAtomically(part, to: target)
+            return home.relative(target)
+        }
+    }
+
     private static func render(_ invoice: Invoice, catalog: MappingCatalog, configuration: GatewayConfiguration) -> Result {
         let artefacts = OutputChoice.artefacts(for: invoice.settings)
         guard !artefacts.isEmpty else {
@@ -95,13 +107,8 @@ struct Publisher: Sendable {
         case .documents(let documents):
             var paths: [(String, RenderedDocument)] = []
             for (document, fileName, folder) in documents {
-                for (index, part) in document.parts.enumerated() {
-                    // Several documents from one mapping (one per article, say) get _1, _2, ...
-                    let name = document.parts.count == 1 ? fileName
-                        : (fileName as NSString).deletingPathExtension + "_\(index + 1)." + (fileName as NSString).pathExtension
-                    let target = home.outbox.appendingPathComponent(folder).appendingPathComponent(name)
-                    try FileMoves.writeAtomically(part, to: target)
-                    paths.append((home.relative(target), document))
+                for path in try Self.write(document, named: fileName, in: home.outbox.appendingPathComponent(folder), home: home) {
+                    paths.append((path, document))
                 }
             }
             try ledger.write { tx in

@@ -30,4 +30,11 @@ public enum OutputChoice {
             return [Artefact(format: settings.format.rawValue, destination: settings.distributionMethod.rawValue)]
         }
     }
+
+    /// O3: once sent, an invoice is ready for export to the finance system: the ERP file of
+    /// `exportMapping`, for invoices whose method is not `export` itself (that one is the send).
+    public static func exportOnSent(for settings: ResolvedSettings) -> Artefact? {
+        guard settings.distributionMethod != .export, let export = settings.exportMapping else { return nil }
+        return Artefact(format: exportMappings[export] ?? export, destination: DistributionMethod.export.rawValue)
+    }
 }

@@ -75,3 +75,14 @@ import Testing
     }
 }
 
+
+@Suite struct RetryPolicyTests {
+    @Test func backoffDoublesUpToTheCapWithJitter() {
+        let policy = RetryPolicy(attempts: 6, initialDelay: 2, maxDelay: 10)
+        #expect(policy.delay(beforeAttempt: 2, jitter: 0.5) == 2)
+        #expect(policy.delay(beforeAttempt: 3, jitter: 0.5) == 4)
+        #expect(policy.delay(beforeAttempt: 5, jitter: 0.5) == 10)   // capped
+        #expect(abs(policy.delay(beforeAttempt: 3, jitter: 0) - 3.2) < 1e-9)    // -20 %
+        #expect(abs(policy.delay(beforeAttempt: 3, jitter: 1) - 4.8) < 1e-9)    // +20 %
+    }
+}

@@ -114,7 +114,8 @@ final class TestSFTPServer: @unchecked Sendable {
         let offered = try SFTPConnection.offeredHostKey(try gateway.destination("pagero").endpoint)
         #expect(server.values["hostkey"].map { offered.knownHostsLine.hasSuffix($0) } == true)
         try Data((offered.knownHostsLine + "\n").utf8).write(to: URL(fileURLWithPath: knownHosts))
-        #expect(try gateway.push(retryFailed: true).delivered == 3)
+        #expect(try gateway.send("1001").delivered == 1)   // one invoice on purpose
+        #expect(try gateway.push(retryFailed: true).delivered == 2)
         #expect(try gateway.invoice("1001")?.0.invoice.status == .sent)
     }
 
@@ -205,6 +206,44 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(summary.errors.first?.contains("GATEWAY_TEST_UNSET_PASSPHRASE") == true)
         let history = try #require(try gateway.invoice("1001")).1.map { $0.detail ?? "" }.joined()
         #expect(!history.contains("top-secret-words"))
+    }
+
+    @Test func permissionDeniedOnTheRemoteDirectoryIsPermanent() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let closed = server.root + "/closed"
+        try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true)
+        // The server runs as root, whom permission bits do not stop; an immutable directory does.
+        guard (try? Subprocess.run("/usr/bin/chattr", ["+i", closed]))?.status == 0 else {
+            print("SKIPPED permission test: chattr +i is not available on this file system")
+            return
+        }
+        defer { _ = try? Subprocess.run("/usr/bin/chattr", ["-i", closed]) }
+        let (home, gateway) = try home(server.destination(remote: closed, attempts: 3))
+        let summary = try gateway.push()
+        #expect(summary.failed == 3)
+        #expect(summary.errors.first?.contains("permission denied") == true, "\(summary.errors)")
+        #expect(summary.errors.first?.contains("gave up") == false)   // permanent: not retried
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")).count == 3)
+    }
+
+    /// O3: an invoice sent by another method gets its ERP export once it is sent.
+    @Test func o3SentInvoicesGetTheirExport() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let home = try makeHome()
+        let config = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: config, encoding: .utf8) + "\n" + server.destination() + "\n").utf8).write(to: config)
+        try drop("[\(customer("S1", extra: #", "invoiceSettings": {"exportMapping": "sap"}"#)), \(order("O1", customer: "S1"))]", as: "1.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        _ = try gateway.process()
+        #expect(files(in: home.appendingPathComponent("outbox/export")).isEmpty)   // not before it is sent
+        #expect(try gateway.push().delivered == 1)
+        let export = files(in: home.appendingPathComponent("outbox/export"))
+        #expect(export.count == 1)
+        let (record, history) = try #require(try gateway.invoice("1001"))
+        #expect(history.last?.event == "exported")
+        #expect(record.files.contains { $0.hasPrefix("outbox/export/") })
+        #expect(try String(contentsOf: home.appendingPathComponent("outbox/export/\(export[0])"), encoding: .utf8).contains("<INVOIC02>"))
     }
 
     @Test func aMissingOrClosedRemoteDirectoryFailsAndKeepsTheFiles() throws {
