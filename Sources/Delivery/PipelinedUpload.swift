@@ -39,9 +39,11 @@ extension SFTPConnection {
         guard !lanes.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
         defer {
             libssh2_session_set_blocking(sessionPointer, 1)
-            for lane in lanes {
-                if let handle = lane.handle { libssh2_sftp_close_handle(handle) }
-                libssh2_sftp_shutdown(lane.sftp)
+            if !broken {
+                for lane in lanes {
+                    if let handle = lane.handle { libssh2_sftp_close_handle(handle) }
+                    libssh2_sftp_shutdown(lane.sftp)
+                }
             }
         }
         libssh2_session_set_blocking(sessionPointer, 0)
@@ -75,13 +77,19 @@ extension SFTPConnection {
                     progressed = true
                     pinned = nil
                     active -= 1
+                    if case .failure(let error) = result, !error.isRemoteStatus { broken = true }
                     completed(lane.index!, result)
                     lane.reset()
                     start(lane)
                 }
                 if pinned != nil { break }
             }
-            if !progressed { try waitForSocket() }
+            if !progressed {
+                do { try waitForSocket() } catch {
+                    broken = true
+                    throw error
+                }
+            }
         }
     }
 

@@ -42,6 +42,12 @@ public enum SFTPError: Error, Sendable, CustomStringConvertible {
     case remote(operation: String, path: String, code: UInt, message: String)
     case session(String)
 
+    /// A status the server answered with, as opposed to a failed transport.
+    public var isRemoteStatus: Bool {
+        if case .remote = self { return true }
+        return false
+    }
+
     /// Worth another try later: the network or the server may come back.
     public var isTransient: Bool {
         switch self {
@@ -79,6 +85,10 @@ public final class SFTPConnection {
     private let endpoint: SFTPEndpoint
     private var socket: Int32 = -1
     private var session: OpaquePointer?
+
+    /// Set once the transport has failed: closing then skips the goodbyes, which would each
+    /// wait out the time-out on a dead connection.
+    var broken = false
 
     var sessionPointer: OpaquePointer? { session }
     var socketDescriptor: Int32 { socket }
@@ -124,10 +134,10 @@ public final class SFTPConnection {
     deinit { close() }
 
     public func close() {
-        if let sftp { libssh2_sftp_shutdown(sftp) }
+        if let sftp, !broken { libssh2_sftp_shutdown(sftp) }
         sftp = nil
         if let session {
-            libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "")
+            if !broken { libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "") }
             libssh2_session_free(session)
         }
         session = nil

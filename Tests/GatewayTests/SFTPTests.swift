@@ -257,7 +257,7 @@ final class TestSFTPServer: @unchecked Sendable {
     @Test func aServerDyingMidTransferLeavesNoFinalFileAndTheRetryDeliversOnce() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
-        let (home, gateway) = try home(server.destination(attempts: 1))
+        let (home, gateway) = try home(server.destination(attempts: 1, timeout: 2))
         // One large file ahead of the invoices, so the kill lands in the middle of a transfer.
         let big = home.appendingPathComponent("outbox/pagero/a_big_file.xml")
         try Data(repeating: 0x41, count: 200 << 20).write(to: big)
