@@ -23,10 +23,10 @@ public struct UploadResult: Sendable {
 extension SFTPConnection {
     /// Uploads many files over several SFTP channels of this one SSH session at once.
     ///
-    /// Each upload is the same protocol as `upload(_:temporary:final:)` (temporary name, write,
-    /// fsync where offered, size check, rename), but libssh2 runs in non-blocking mode and each
-    /// file's steps form a small state machine: while one file waits for the server's answer,
-    /// the others go on. Small files then cost about one round trip of latency instead of six.
+    /// Each upload writes to the temporary name, fsyncs where the server offers it, checks the
+    /// size on the open handle and renames to the final name, so the final name never shows a
+    /// partial file. libssh2 runs in non-blocking mode and each file's steps form a small state
+    /// machine: while one file waits for the server's answer, the others go on. Small files then cost about one round trip of latency instead of six.
     /// `completed` is called on this thread for each job, in completion order.
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
                            completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {

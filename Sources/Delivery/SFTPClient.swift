@@ -307,58 +307,6 @@ public final class SFTPConnection {
         return names.sorted()
     }
 
-    /// Writes a local file to `temporary`, checks its size on the open handle (and fsyncs
-    /// where the server offers it), then renames it to `final`, so the final name never shows
-    /// a partial file. `observe` sees every chunk read (to hash it in the same pass).
-    /// Returns the bytes written.
-    @discardableResult
-    public func upload(_ local: URL, temporary: String, final: String, observe: ([UInt8]) -> Void = { _ in }) throws(SFTPError) -> UInt64 {
-        guard let input = FileHandle(forReadingAtPath: local.path) else { throw .session("cannot read \(local.path)") }
-        defer { try? input.close() }
-        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
-        guard let handle = libssh2_sftp_open_ex(sftp, temporary, UInt32(temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
-            throw remoteError("creating", temporary)
-        }
-        var written: UInt64 = 0
-        var closed = false
-        defer { if !closed { libssh2_sftp_close_handle(handle) } }
-        // Large writes let libssh2 pipeline many SFTP write requests per round trip.
-        let chunkSize = 256 * 1024
-        while true {
-            let chunk: Data
-            do { chunk = try input.read(upToCount: chunkSize) ?? Data() } catch { throw .session("reading \(local.path): \(error)") }
-            if chunk.isEmpty { break }
-            let bytes = [UInt8](chunk)
-            observe(bytes)
-            var offset = 0
-            while offset < bytes.count {
-                let sent = bytes.withUnsafeBufferPointer { buffer in
-                    buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: buffer.count - offset) {
-                        libssh2_sftp_write(handle, $0, buffer.count - offset)
-                    }
-                }
-                guard sent > 0 else { throw remoteError("writing", temporary) }
-                offset += sent
-                written += UInt64(sent)
-            }
-        }
-        // fsync@openssh.com where offered; a server without it still gets the size check.
-        _ = libssh2_sftp_fsync(handle)
-        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-        guard libssh2_sftp_fstat_ex(handle, &attributes, 0) == 0 else { throw remoteError("checking the size of", temporary) }
-        guard attributes.filesize == written else {
-            throw .remote(operation: "checking the size of", path: temporary, code: UInt(LIBSSH2_FX_FAILURE),
-                          message: "the server has \(attributes.filesize) bytes, \(written) were sent")
-        }
-        closed = true
-        guard libssh2_sftp_close_handle(handle) == 0 else { throw remoteError("closing", temporary) }
-        let renameFlags = Int(LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
-        guard libssh2_sftp_rename_ex(sftp, temporary, UInt32(temporary.utf8.count), final, UInt32(final.utf8.count), renameFlags) == 0 else {
-            throw remoteError("renaming \(temporary) to", final)
-        }
-        return written
-    }
-
     /// Writes an empty file (a done-marker).
     public func touch(_ path: String) throws(SFTPError) {
         let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)

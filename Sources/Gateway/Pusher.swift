@@ -47,18 +47,17 @@ struct Pusher {
     private func files(for destination: DestinationSettings, selection: Selection) throws -> [URL] {
         let folder = home.outbox.appendingPathComponent(destination.outboxFolder)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        return try names.compactMap { name -> URL? in
-            let url = folder.appendingPathComponent(name)
+        let files = names.map { folder.appendingPathComponent($0) }.filter { url in
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
-            let path = home.relative(url)
-            switch selection {
-            case .pending:
-                return try ledger.read { try $0.delivery(destination: destination.name, path: path) }?.state == .failed ? nil : url
-            case .pendingAndFailed:
-                return url
-            case .invoice(let number):
-                return try ledger.read { try $0.invoiceNumber(forFile: path) } == number ? url : nil
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }
+        return try ledger.read { tx in
+            try files.filter { url in
+                switch selection {
+                case .pending: try tx.delivery(destination: destination.name, path: home.relative(url))?.state != .failed
+                case .pendingAndFailed: true
+                case .invoice(let number): try tx.invoiceNumber(forFile: home.relative(url)) == number
+                }
             }
         }
     }
@@ -73,23 +72,27 @@ struct Pusher {
                 // One session for every file of this destination: no connection per file.
                 let connection = try SFTPConnection(try destination.connectionEndpoint())
                 defer { connection.close() }
-                let prepared = try prepare(remaining, for: destination)
-                var fresh: [Prepared] = []
-                for item in prepared {
-                    if item.earlier?.state == .delivered || item.earlier?.state == .started {
-                        // Left by a run that died: settled one by one, with a look at the server.
-                        if let record = try deliver(item, to: destination, over: connection, &summary) { delivered.append((item.file, record)) }
+                var uploads: [Prepared] = []
+                for item in try prepare(remaining, for: destination) {
+                    if let earlier = item.earlier, earlier.state == .delivered {
+                        // Delivered and recorded before a crash; only the local move was left.
+                        try finish(item.file, record: earlier)
+                        summary.alreadyThere += 1
+                        remaining.removeAll { $0 == item.file }
+                    } else if let record = try alreadyOnServer(item, destination: destination, connection: connection) {
+                        delivered.append((item.file, record))
+                        summary.alreadyThere += 1
                         remaining.removeAll { $0 == item.file }
                     } else {
-                        fresh.append(item)
+                        uploads.append(item)
                     }
                 }
                 try record(delivered, destination: destination)
                 delivered.removeAll()
-                // New files go up several at a time over parallel channels of the session, and
-                // are recorded in batches: a crash before a batch is recorded leaves `started`
-                // records whose final names exist remotely, which the next run counts as delivered.
-                for batch in stride(from: 0, to: fresh.count, by: 200).map({ Array(fresh[$0..<min($0 + 200, fresh.count)]) }) {
+                // Files go up several at a time over parallel channels of the session, and are
+                // recorded in batches: a crash before a batch is recorded leaves `started` records
+                // whose final names exist remotely, which the next run counts as delivered.
+                for batch in stride(from: 0, to: uploads.count, by: 200).map({ Array(uploads[$0..<min($0 + 200, uploads.count)]) }) {
                     var failure: SFTPError?
                     // The SHA-256 of each file is computed on the other core while it uploads.
                     let hashes = FileHashes(batch.map(\.file))
@@ -171,7 +174,7 @@ struct Pusher {
         }
         let now = clock.now
         try ledger.write { tx in
-            for item in prepared where item.earlier?.state != .delivered && item.earlier?.state != .started {
+            for item in prepared where item.earlier?.state != .delivered {
                 try tx.saveDelivery(DeliveryRecord(
                     destination: destination.name, path: item.path, invoiceNumber: item.invoice,
                     remotePath: destination.remoteDirectory + "/" + item.remoteName, size: Self.size(of: item.file), sha256: "",
@@ -185,40 +188,21 @@ struct Pusher {
         ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? 0
     }
 
-    /// Uploads one file unless it is already there; returns its delivered record.
-    private func deliver(_ item: Prepared, to destination: DestinationSettings, over connection: SFTPConnection,
-                         _ summary: inout PushSummary) throws -> DeliveryRecord? {
+    /// A file an earlier, interrupted run may have renamed into place before it could record
+    /// that: counted as delivered when its final name holds a file of its size. A stranger's
+    /// file under that name is never overwritten. Nil when the file still has to go up.
+    private func alreadyOnServer(_ item: Prepared, destination: DestinationSettings, connection: SFTPConnection) throws -> DeliveryRecord? {
+        guard item.earlier != nil else { return nil }
         let final = finalPath(item, destination)
-        let temporary = temporaryPath(item, destination)
+        guard let remoteSize = try connection.size(of: final) else { return nil }
         let size = Self.size(of: item.file)
-        var record = DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
-                                    size: size, sha256: "", state: .delivered, attempts: (item.earlier?.attempts ?? 0) + 1,
-                                    error: nil, at: clock.now)
-        if let earlier = item.earlier, earlier.state == .delivered {
-            // Delivered and recorded before a crash; only the local move was left.
-            try finish(item.file, record: earlier)
-            summary.alreadyThere += 1
-            return nil
+        guard remoteSize == UInt64(size) else {
+            throw SFTPError.remote(operation: "uploading", path: final, code: 11,
+                                   message: "a file of \(remoteSize) bytes already has that name on the server; not overwriting it")
         }
-        if item.earlier?.state == .started, let remoteSize = try connection.size(of: final) {
-            // A run that died after the rename and before recording it: ours, if the size is.
-            // A stranger's file under that name is never overwritten.
-            guard remoteSize == UInt64(size) else {
-                throw SFTPError.remote(operation: "uploading", path: final, code: 11,
-                                       message: "a file of \(remoteSize) bytes already has that name on the server; not overwriting it")
-            }
-            record.sha256 = SHA256.hex(Array(try Data(contentsOf: item.file)))
-            summary.alreadyThere += 1
-            return record
-        }
-        progress?("\(destination.name): \(item.file.lastPathComponent)")
-        var hasher = SHA256()
-        summary.bytes += try connection.upload(item.file, temporary: temporary, final: final) { hasher.update($0) }
-        // (a file left half-sent by a run that died: uploaded again here, one by one)
-        if let marker = destination.doneMarker { try connection.touch(final + marker) }
-        record.sha256 = hasher.finalizeHex()
-        summary.delivered += 1
-        return record
+        return DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
+                              size: size, sha256: SHA256.hex(Array(try Data(contentsOf: item.file))), state: .delivered,
+                              attempts: item.earlier?.attempts ?? 1, error: nil, at: clock.now)
     }
 
     /// D4: the deliveries, the invoices' new status and history in one transaction; then the
