@@ -181,7 +181,7 @@ public enum CanonicalModel {
     }
 
     private static func buyerValue(_ c: Customer) -> ModelValue {
-        let endpoint = endpoint(c)
+        let endpoint = c.electronicAddress
         return .object([
             "customerNumber": .text(c.customerNumber),
             "kind": .text(c.kind.rawValue),
@@ -196,18 +196,6 @@ public enum CanonicalModel {
             "address": address(c.address),
             "endpoint": .object(["scheme": .text(endpoint?.scheme), "id": .text(endpoint?.id)]),
         ])
-    }
-
-    /// The buyer's electronic address: the Peppol ID, else the organisation number (0007),
-    /// else the e-mail address (EM).
-    static func endpoint(_ c: Customer) -> (scheme: String, id: String)? {
-        if let peppol = c.peppolId {
-            let parts = peppol.split(separator: ":", maxSplits: 1)
-            return (String(parts[0]), String(parts[1]))
-        }
-        if let org = c.organisationNumber, c.kind == .organisation { return ("0007", org.filter(\.isNumber)) }
-        if let email = c.invoiceEmail ?? c.email { return ("EM", email) }
-        return nil
     }
 
     private static func address(_ a: PostalAddress?) -> ModelValue {

@@ -423,7 +423,7 @@ struct InvoiceJSON: Encodable {
         orderNumbers = i.orderNumbers
         status = i.status.rawValue
         method = i.settings.distributionMethod.rawValue
-        recipient = InvoiceJSON.recipient(i)
+        recipient = i.recipient
         issueDate = i.issueDate.description
         dueDate = i.dueDate.description
         currency = i.currency
@@ -439,17 +439,6 @@ struct InvoiceJSON: Encodable {
                                        unitPrice: $0.unitPrice.plainText, discountPercent: $0.discountPercent?.plainText,
                                        vatRate: $0.vatRate.rawValue, net: $0.net.fixed(2)) }
             self.history = history.map { History(at: Instant.format($0.at), status: $0.status.rawValue, event: $0.event, detail: $0.detail) }
-        }
-    }
-
-    static func recipient(_ i: Invoice) -> String? {
-        switch i.settings.distributionMethod {
-        case .eInvoice: return i.customer.peppolId ?? i.customer.organisationNumber.map { "0007:" + $0.filter(\.isNumber) }
-        case .email: return i.invoiceEmail
-        case .centralPrint: return i.customer.address?.singleLine
-        case .ownPrinter: return "own printer"
-        case .export: return i.settings.exportMapping
-        case .autogiro: return nil
         }
     }
 }

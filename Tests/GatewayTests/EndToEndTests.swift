@@ -139,6 +139,18 @@ import Testing
         #expect(files(in: home.appendingPathComponent("outbox/pagero")).count == 1)
     }
 
+    /// A person with only an e-mail address cannot get a Peppol invoice: it is kept back with
+    /// the reason, not published as a document the operator would reject.
+    @Test func aPeppolInvoiceWithoutAnElectronicAddressIsNotPublished() throws {
+        let home = try makeHome()
+        try drop("[\(customer("P1", kind: "person", extra: #", "email": "ann@example.se""#)), \(order("O1", customer: "P1"))]", as: "1.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        let summary = try gateway.process()
+        #expect(summary.publishing.failed == 1)
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")).isEmpty)
+        #expect(try gateway.status().failedPublications.first?.reason.contains("PEPPOL-EN16931-R010") == true)
+    }
+
     @Test func aWrongSettingIsRefusedAtStartUpWithFileAndKey() throws {
         let home = try makeHome()
         let config = home.appendingPathComponent("gateway.yml")

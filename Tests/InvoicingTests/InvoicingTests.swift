@@ -133,3 +133,14 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
         #expect(InvoiceFactory(client: client).isDue(o, settings: settings, today: today.adding(days: 1)))
     }
 }
+
+@Suite struct RecipientRules {
+    @Test func aPeppolAddressIsThePeppolIDOrAnOrganisationNumberNeverAnEmail() {
+        var person = Customer(customerNumber: "P1", kind: .person, name: "Ann", organisationNumber: "19121212-1212", email: "ann@example.se")
+        #expect(person.electronicAddress == nil)   // EM is no longer a Peppol scheme
+        person.peppolId = "0007:1212121212"
+        #expect(person.electronicAddress?.description == "0007:1212121212")
+        let organisation = Customer(customerNumber: "K1", kind: .organisation, name: "AB", organisationNumber: "556677-8899")
+        #expect(organisation.electronicAddress?.description == "0007:5566778899")
+    }
+}
