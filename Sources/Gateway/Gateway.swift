@@ -90,9 +90,7 @@ public final class Gateway {
 
     /// Tries again to send one invoice's files, whatever happened before.
     public func send(_ number: String) throws -> PushSummary {
-        guard try ledger.read({ try $0.invoice(number) }) != nil else {
-            throw ConfigurationError(file: "ledger", key: "invoice", expected: "the number of an invoice", found: number)
-        }
+        guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoice(number: number) }
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
         return try pusher.run(selection: .invoice(number))
@@ -142,6 +140,11 @@ public final class Gateway {
         try InboxFileReader().read(file) { documents.append($0) }
         return documents
     }
+}
+
+public struct UnknownInvoice: Error, CustomStringConvertible {
+    public let number: String
+    public var description: String { "there is no invoice \(number) (see `gateway invoices list`)" }
 }
 
 /// A boolean shared between the intake and publishing threads.

@@ -75,7 +75,9 @@ public struct JSONParser {
         return try result.get()
     }
 
-    static func position(of offset: Int, in data: [UInt8]) -> (Int, Int) {
+    /// Line and column (both from 1) of a byte offset.
+    static func position<Bytes: RandomAccessCollection>(of offset: Int, in data: Bytes) -> (Int, Int)
+    where Bytes.Element == UInt8, Bytes.Index == Int {
         var line = 1
         var lineStart = 0
         for i in 0..<min(offset, data.count) where data[i] == 0x0A {
@@ -86,13 +88,8 @@ public struct JSONParser {
     }
 
     private func error(_ message: String) -> JSONSyntaxError {
-        var line = 1
-        var lineStart = 0
-        for i in 0..<min(index, bytes.count) where bytes[i] == 0x0A {
-            line += 1
-            lineStart = i + 1
-        }
-        return JSONSyntaxError(line: line, column: index - lineStart + 1, message: message)
+        let (line, column) = JSONParser.position(of: index, in: bytes)
+        return JSONSyntaxError(line: line, column: column, message: message)
     }
 
     private mutating func skipWhitespace() {

@@ -24,6 +24,8 @@ public final class MappingCatalog: Sendable {
 
     /// Loads every `*.yml` in `folder`; `schemaFolders` maps a schema set name to its folder.
     public init(folder: URL, schemaFolders: [String: String], values: [String: String] = [:]) throws {
+        // Every gateway loads its mappings at start-up, before it starts any thread.
+        LibXML.prepare()
         let files = ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
             .filter { ["yml", "yaml"].contains($0.pathExtension) }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }

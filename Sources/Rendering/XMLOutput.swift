@@ -41,7 +41,7 @@ public enum LibXML {
         // without a lock; two gateways compiling schemas at once corrupted the heap.
         xmlSchemaInitTypes()
     }()
-    /// Call before using libxml2 directly (the gateway's own code does).
+    /// Call before using libxml2 directly; loading a `MappingCatalog` does.
     public static func prepare() { initialise }
 }
 

@@ -10,17 +10,6 @@ import Rendering
 
 @main
 struct GatewayCommand: ParsableCommand {
-    static func main() {
-        // Before any thread starts: libxml2 and libssh2 want their global set-up done once, first.
-        LibXML.prepare()
-        do {
-            var parsed = try parseAsRoot()
-            try parsed.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
-
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
