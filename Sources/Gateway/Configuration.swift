@@ -57,7 +57,7 @@ public struct GatewayConfiguration: Sendable {
             guard case .object(let members) = root else {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
-            let top = Fields(members)
+            let top = Fields(members, numbersAsText: true)
             try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")

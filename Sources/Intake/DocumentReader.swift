@@ -189,10 +189,14 @@ public struct DecimalLimits: Sendable {
 public struct Fields: Sendable {
     public let members: [String: JSONValue]
     let prefix: String
+    /// YAML settings write `bankgiro: 50501055` or `dynamicsMainAccount: 3001` without quotes;
+    /// there a number is also text. Inbox documents keep JSON's types strict.
+    let numbersAsText: Bool
 
-    public init(_ members: [String: JSONValue], prefix: String = "") {
+    public init(_ members: [String: JSONValue], prefix: String = "", numbersAsText: Bool = false) {
         self.members = members
         self.prefix = prefix
+        self.numbersAsText = numbersAsText
     }
 
     public func path(_ key: String) -> String { prefix + key }
@@ -220,7 +224,12 @@ public struct Fields: Sendable {
 
     public func optionalText(_ key: String, maxLength: Int = 200) throws(DocumentRefusal) -> String? {
         guard let value = present(key) else { return nil }
-        guard case .string(let text) = value else { throw DocumentRefusal(field: path(key), expected: "a string", found: value.typeWord) }
+        let text: String
+        switch value {
+        case .string(let string): text = string
+        case .number(let number) where numbersAsText: text = number
+        default: throw DocumentRefusal(field: path(key), expected: "a string", found: value.typeWord)
+        }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return nil }
         guard trimmed.count <= maxLength else {
@@ -425,7 +434,7 @@ public struct Fields: Sendable {
     public func optionalObject(_ key: String) throws(DocumentRefusal) -> Fields? {
         guard let value = present(key) else { return nil }
         guard case .object(let members) = value else { throw DocumentRefusal(field: path(key), expected: "an object", found: value.typeWord) }
-        return Fields(members, prefix: path(key) + ".")
+        return Fields(members, prefix: path(key) + ".", numbersAsText: numbersAsText)
     }
 
     public func requiredArrayOfObjects(_ key: String) throws(DocumentRefusal) -> [Fields] {
@@ -436,7 +445,7 @@ public struct Fields: Sendable {
             guard case .object(let members) = item else {
                 throw DocumentRefusal(field: "\(path(key))[\(i)]", expected: "an object", found: item.typeWord)
             }
-            result.append(Fields(members, prefix: "\(path(key))[\(i)]."))
+            result.append(Fields(members, prefix: "\(path(key))[\(i)].", numbersAsText: numbersAsText))
         }
         return result
     }

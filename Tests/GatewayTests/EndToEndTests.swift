@@ -165,6 +165,17 @@ import Testing
         }
     }
 
+    @Test func unquotedNumbersInSettingsAreText() throws {
+        let home = try makeHome()
+        let config = home.appendingPathComponent("gateway.yml")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "bankgiro: 5050-1055", with: "bankgiro: 50501055")
+            + "\nmappingValues: {dynamicsMainAccount: 3001}\n"
+        try Data(text.utf8).write(to: config)
+        let gateway = try Gateway(home: home, clock: testClock)
+        #expect(gateway.configuration.client.bankgiro == "50501055")
+        #expect(gateway.configuration.mappingValues["dynamicsMainAccount"] == "3001")
+    }
+
     @Test func aBrokenMappingIsRefusedAtStartUpWithItsLine() throws {
         let home = try makeHome()
         try Data("name: x\ndocument:\n  Root:\n    children:\n      - A: \"{buyer.nmae}\"\n".utf8)

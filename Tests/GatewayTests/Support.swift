@@ -19,12 +19,6 @@ func makeHome(defaults: String = "") throws -> URL {
           svefaktura-1.0: \(sharedReference.path)/svefaktura-1.0/xsd
         """
     }
-    // The site values the shipped mappings read (settings.*), as the sample gateway.yml has them.
-    let values = (try? GatewayConfiguration.load(home: repository).mappingValues) ?? [:]
-    let mappingValues = values.isEmpty ? "" : "mappingValues:\n" + values.keys.sorted().map { key in
-        let quoted = String(decoding: try! JSONEncoder().encode(values[key]!), as: UTF8.self)
-        return "  \(key): \(quoted)"
-    }.joined(separator: "\n")
     let config = """
     client:
       id: test
@@ -37,7 +31,6 @@ func makeHome(defaults: String = "") throws -> URL {
       roundToWholeKronor: true
       defaults: {format: peppol-bis3, termsOfPaymentDays: 30\(defaults)}
     \(schemas)
-    \(mappingValues)
     """
     try Data(config.utf8).write(to: home.appendingPathComponent("gateway.yml"))
     return home
