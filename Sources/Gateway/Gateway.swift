@@ -45,7 +45,19 @@ public final class Gateway {
 
     /// One batch run: every ready file in the inbox, and every invoice ready to publish.
     /// Publishing runs beside intake, so rendering uses the second core while files are read.
-    public func process() throws -> ProcessSummary {
+    /// `retryFailed` first puts back invoices whose rendering failed (after a mapping or a
+    /// setting was fixed), so they are rendered again.
+    public func process(retryFailed: Bool = false) throws -> ProcessSummary {
+        if retryFailed {
+            let now = clock.now
+            try ledger.write { tx in
+                for (number, _) in try tx.failedPublications() {
+                    try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: try tx.status(ofInvoice: number) ?? .ready,
+                                                                       event: "rendering retried", detail: nil))
+                }
+                try tx.retryFailedPublications()
+            }
+        }
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client), clock: clock)
         intake.progress = progress
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)

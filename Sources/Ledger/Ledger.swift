@@ -122,6 +122,8 @@ public protocol LedgerTransaction {
     func invoicesToPublish(limit: Int) throws -> [Invoice]
     func markPublished(invoice number: String, at: Date) throws
     func markPublishFailed(invoice number: String, at: Date, reason: String) throws
+    /// Puts every invoice whose rendering failed back in the queue.
+    func retryFailedPublications() throws
 
     func addPayment(_ payment: Payment, at: Date) throws -> Decimal
 

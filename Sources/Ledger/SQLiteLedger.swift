@@ -407,6 +407,10 @@ struct SQLiteTransaction: LedgerTransaction {
         try run("UPDATE invoices SET publish_error = ? WHERE number = ?", [reason, number])
     }
 
+    func retryFailedPublications() throws {
+        try run("UPDATE invoices SET publish_error = NULL WHERE publish_error IS NOT NULL")
+    }
+
     func addPayment(_ payment: Payment, at: Date) throws -> Decimal {
         try run("INSERT INTO payments (invoice_number, amount, paid_at, at) VALUES (?, ?, ?, ?)",
                 [payment.invoiceNumber, payment.amount.plainText, payment.paidAt.ledgerText, at.ledgerText])

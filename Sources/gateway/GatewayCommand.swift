@@ -63,12 +63,13 @@ enum Console {
 struct Process: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Process every file in the inbox once, publish ready invoices, and exit.")
     @OptionGroup var home: HomeOption
+    @Flag(help: "Render again the invoices whose rendering or validation failed (after a fix).") var retryFailed = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
         let gateway = try home.open()
         gateway.progress = Console.progress
-        let summary = try gateway.process()
+        let summary = try gateway.process(retryFailed: retryFailed)
         if Console.isTerminal { Console.error("") }
         if json { return try Console.printJSON(summary) }
         let i = summary.intake, p = summary.publishing
@@ -204,7 +205,7 @@ struct Status: ParsableCommand {
         for o in s.waitingOrders { print("  order \(o.orderNumber) waits for customer \(o.customerNumber)") }
         print("refused files: \(s.refusedFiles.count)")
         for f in s.refusedFiles { print("  \(f.name) (\(f.reason), \(Instant.format(f.at))): see refused/") }
-        print("invoices that failed rendering or validation: \(s.failedPublications.count)")
+        print("invoices that failed rendering or validation (fix, then `gateway process --retry-failed`): \(s.failedPublications.count)")
         for f in s.failedPublications { print("  \(f.number): \(f.reason)") }
         print("failed deliveries (retry with `gateway push --retry-failed` or `gateway send N`): \(s.failedDeliveries.count)")
         for d in s.failedDeliveries { print("  \(d.destination): \(d.path) (invoice \(d.invoiceNumber ?? "-")): \(d.error ?? "")") }

@@ -151,6 +151,22 @@ import Testing
         #expect(try gateway.status().failedPublications.first?.reason.contains("PEPPOL-EN16931-R010") == true)
     }
 
+    @Test func aFailedRenderingIsRenderedAgainAfterTheFix() throws {
+        let home = try makeHome()
+        let mapping = home.appendingPathComponent("mappings/my-erp.yml")
+        let text = "name: my-erp\ndocument:\n  Faktura:\n    children:\n      - Nummer: \"{invoice.number|max:3}\"\n"
+        try Data(text.utf8).write(to: mapping)
+        try drop("[\(customer("K1", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "my-erp"}"#)), \(order("O1", customer: "K1"))]",
+                 as: "1.json", in: home)
+        #expect(try Gateway(home: home, clock: testClock).process().publishing.failed == 1)
+        try Data(text.replacingOccurrences(of: "|max:3", with: "").utf8).write(to: mapping)
+        let fixed = try Gateway(home: home, clock: testClock)
+        #expect(try fixed.process().publishing.published == 0)   // not without asking
+        #expect(try fixed.process(retryFailed: true).publishing.published == 1)
+        #expect(try fixed.status().failedPublications.isEmpty)
+        #expect(try fixed.invoice("1001")?.1.map(\.event).contains("rendering retried") == true)
+    }
+
     @Test func aWrongSettingIsRefusedAtStartUpWithFileAndKey() throws {
         let home = try makeHome()
         let config = home.appendingPathComponent("gateway.yml")
