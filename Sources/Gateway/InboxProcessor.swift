@@ -73,15 +73,15 @@ struct InboxProcessor {
 
     private func process(claimed url: URL, resumed: Bool, _ summary: inout IntakeSummary) throws {
         let name = url.lastPathComponent
-        let hash = try Self.fileHash(url)
+        let hash = try SHA256.hex(fileAt: url)
         let now = clock.now
         if let known = try ledger.read({ try $0.processedFile(sha256: hash) }) {
             if resumed {
                 // The ledger committed this file before the crash; only the move was left.
-                try finish(url, hash: hash, outcome: known.outcome, report: nil)
+                try finish(url, hash: hash, outcome: FileOutcome(rawValue: known.outcome) ?? .refused, report: nil)
             } else {
                 summary.filesDuplicate += 1
-                try finish(url, hash: hash, outcome: "duplicate", report: RefusalReport(
+                try finish(url, hash: hash, outcome: .duplicate, report: RefusalReport(
                     file: name, sha256: hash, at: Instant.format(now), outcome: "duplicate",
                     reason: "the same content was processed before as \(known.name) on \(Instant.format(known.at)) (\(known.outcome)); nothing was applied",
                     documentsAccepted: 0, refused: []))
@@ -151,7 +151,7 @@ struct InboxProcessor {
         }
         let report = outcome == .accepted ? nil : RefusalReport(
             file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue, reason: reason, documentsAccepted: accepted, refused: refused)
-        try finish(url, hash: hash, outcome: outcome.rawValue, report: report)
+        try finish(url, hash: hash, outcome: outcome, report: report)
     }
 
     enum FileOutcome: String {
@@ -166,12 +166,12 @@ struct InboxProcessor {
     }
 
     /// Moves a claimed file to where its outcome says, with a reason file beside it.
-    private func finish(_ url: URL, hash: String, outcome: String, report: RefusalReport?) throws {
+    private func finish(_ url: URL, hash: String, outcome: FileOutcome, report: RefusalReport?) throws {
         let folder: URL
         switch outcome {
-        case "accepted": folder = home.archive
-        case "duplicate": folder = home.duplicates
-        default: folder = home.refused
+        case .accepted: folder = home.archive
+        case .duplicate: folder = home.duplicates
+        case .refused, .refusedInPart: folder = home.refused
         }
         let stamp = Instant.format(clock.now).filter { $0 != "-" && $0 != ":" }
         let target = folder.appendingPathComponent("\(stamp)_\(hash.prefix(8))_\(url.lastPathComponent)")
@@ -181,13 +181,5 @@ struct InboxProcessor {
             try FileMoves.writeAtomically(Array(try encoder.encode(report)), to: target.appendingPathExtension("reason.json"))
         }
         try FileMoves.rename(url, to: target)
-    }
-
-    static func fileHash(_ url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(Array(chunk)) }
-        return hasher.finalizeHex()
     }
 }

@@ -201,7 +201,7 @@ struct Pusher {
                                    message: "a file of \(remoteSize) bytes already has that name on the server; not overwriting it")
         }
         return DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
-                              size: size, sha256: SHA256.hex(Array(try Data(contentsOf: item.file))), state: .delivered,
+                              size: size, sha256: try SHA256.hex(fileAt: item.file), state: .delivered,
                               attempts: item.earlier?.attempts ?? 1, error: nil, at: clock.now)
     }
 
@@ -283,13 +283,7 @@ final class FileHashes: @unchecked Sendable {
 
     init(_ files: [URL]) {
         DispatchQueue.global().async { [self] in
-            for file in files {
-                guard let handle = FileHandle(forReadingAtPath: file.path) else { continue }
-                var hasher = SHA256()
-                while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update([UInt8](chunk)) }
-                try? handle.close()
-                digests[file] = hasher.finalizeHex()
-            }
+            for file in files { digests[file] = try? SHA256.hex(fileAt: file) }
             done.signal()
         }
     }

@@ -29,6 +29,15 @@ public struct SHA256: Sendable {
 
     public static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
 
+    /// The digest of a file's content, read a megabyte at a time.
+    public static func hex(fileAt url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update([UInt8](chunk)) }
+        return hasher.finalizeHex()
+    }
+
     public mutating func update(_ bytes: [UInt8]) {
         var offset = 0
         length &+= UInt64(bytes.count)
