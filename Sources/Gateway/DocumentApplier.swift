@@ -95,7 +95,12 @@ struct DocumentApplier {
         try tx.insertInvoice(invoice, at: now, event: "created", detail: detail)
         try tx.setOrderInvoice(orderNumber: order.orderNumber, invoiceNumber: number)
         for returned in try tx.pendingReturns(orderNumber: order.orderNumber) {
-            if case .refused = try credit(returned, original: invoice, tx) { continue }
+            // Checked against the order when it arrived; should the credit still be refused,
+            // the invoice's history says why rather than the return waiting unseen.
+            if case .refused(let refusal) = try credit(returned, original: invoice, tx) {
+                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: invoice.status, event: "return not credited",
+                                                                   detail: "return \(returned.returnNumber): \(refusal.found ?? refusal.expected)"))
+            }
         }
         return number
     }
@@ -118,6 +123,17 @@ struct DocumentApplier {
             return .refused(DocumentRefusal(field: "orderNumber", expected: "the number of a recorded order", found: returned.orderNumber))
         }
         guard let invoiceNumber = order.invoiceNumber, let original = try tx.invoice(invoiceNumber) else {
+            // Checked now against the order, so that it can be credited when the order is invoiced.
+            var pending: [String: Decimal] = [:]
+            for earlier in try tx.pendingReturns(orderNumber: returned.orderNumber) {
+                for line in earlier.lines { pending[line.articleNumber, default: 0] += line.quantity }
+            }
+            do {
+                try factory.checkReturn(returned, delivered: order.order.lines.map { ($0.articleNumber, $0.quantity) },
+                                        alreadyReturned: pending, on: "order \(returned.orderNumber)")
+            } catch {
+                return .refused(DocumentRefusal(field: nil, expected: "a return that matches order \(returned.orderNumber)", found: error.reason))
+            }
             try tx.saveReturn(canonical, creditInvoiceNumber: nil, at: now)
             try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash)
             return .applied("return \(returned.returnNumber) recorded; credited when order \(returned.orderNumber) is invoiced")

@@ -52,16 +52,11 @@ public struct InvoiceFactory: Sendable {
     public func creditInvoice(for returned: ReturnOrder, original: Invoice, alreadyReturned: [String: Decimal],
                               number: String, at now: Date) throws(InvoicingRefusal) -> Invoice {
         let today = CivilDate(now, in: timeZone)
+        try checkReturn(returned, delivered: original.lines.map { ($0.articleNumber, $0.quantity) }, alreadyReturned: alreadyReturned,
+                        on: "invoice \(original.number)")
         var lines: [InvoiceLine] = []
         for (i, item) in returned.lines.enumerated() {
-            guard let source = original.lines.first(where: { $0.articleNumber == item.articleNumber }) else {
-                throw InvoicingRefusal("lines[\(i)].articleNumber: article \(item.articleNumber) is not on invoice \(original.number) (order \(returned.orderNumber))")
-            }
-            let invoiced = original.lines.filter { $0.articleNumber == item.articleNumber }.reduce(Decimal(0)) { $0 + $1.quantity }
-            let before = alreadyReturned[item.articleNumber] ?? 0
-            guard before + item.quantity <= invoiced else {
-                throw InvoicingRefusal("lines[\(i)].quantity: \(item.quantity.plainText) of \(item.articleNumber) would return more than the \(invoiced.plainText) invoiced (\(before.plainText) already returned)")
-            }
+            let source = original.lines.first { $0.articleNumber == item.articleNumber }!
             let orderLine = OrderLine(articleNumber: source.articleNumber, description: source.description, quantity: item.quantity,
                                       unit: source.unit, unitPrice: source.unitPrice, vatRate: source.vatRate,
                                       discountPercent: source.discountPercent)
@@ -81,6 +76,25 @@ public struct InvoiceFactory: Sendable {
             invoiceEmail: original.invoiceEmail, deliveryName: original.deliveryName, deliveryAddress: original.deliveryAddress,
             deliveryDate: CivilDate(returned.completedAt, in: timeZone), paymentMethod: nil, lines: lines, totals: totals,
             createdAt: now)
+    }
+
+    /// A return gives back only articles that were delivered, and no more of each than was
+    /// delivered less what earlier returns took back. `on` names the source for the message.
+    public func checkReturn(_ returned: ReturnOrder, delivered: [(articleNumber: String, quantity: Decimal)],
+                            alreadyReturned: [String: Decimal], on source: String) throws(InvoicingRefusal) {
+        var before = alreadyReturned
+        for (i, item) in returned.lines.enumerated() {
+            let quantities = delivered.filter { $0.articleNumber == item.articleNumber }.map(\.quantity)
+            guard !quantities.isEmpty else {
+                throw InvoicingRefusal("lines[\(i)].articleNumber: article \(item.articleNumber) is not on \(source) (order \(returned.orderNumber))")
+            }
+            let total = quantities.reduce(Decimal(0), +)
+            let returnedBefore = before[item.articleNumber] ?? 0
+            guard returnedBefore + item.quantity <= total else {
+                throw InvoicingRefusal("lines[\(i)].quantity: \(item.quantity.plainText) of \(item.articleNumber) would return more than the \(total.plainText) delivered (\(returnedBefore.plainText) already returned)")
+            }
+            before[item.articleNumber] = returnedBefore + item.quantity
+        }
     }
 
     public var timeZone: TimeZone { TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }

@@ -127,6 +127,25 @@ import Testing
         #expect(summary.intake.filesRefused == 1)
     }
 
+    /// S6: a return that arrives before its order is invoiced is checked against the order at
+    /// once, and credited when the order is invoiced.
+    @Test func s6AnEarlyReturnIsCheckedNowAndCreditedLater() throws {
+        let home = try makeHome()
+        let picked = order("O1", customer: "K1").replacingOccurrences(of: "\"completed\"", with: "\"picked\"")
+        let early = #"{"type": "return", "returnNumber": "R1", "orderNumber": "O1", "completedAt": "2026-11-24T11:00:00+01:00", "lines": [{"articleNumber": "A-1", "quantity": 1}]}"#
+        let wrong = early.replacingOccurrences(of: "R1", with: "R2").replacingOccurrences(of: "A-1", with: "Z-9")
+        try drop("[\(customer("K1")), \(picked), \(early), \(wrong)]", as: "1.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        let first = try gateway.process()
+        #expect(first.intake.documentsRefused == 1)   // Z-9 is not on the order
+        #expect(try gateway.invoices().isEmpty)
+        try drop(order("O1", customer: "K1"), as: "2.json", in: home)
+        _ = try gateway.process()
+        let invoices = try gateway.invoices()
+        #expect(invoices.map(\.invoice.kind) == [.invoice, .credit])
+        #expect(invoices.last?.invoice.returnNumber == "R1")
+    }
+
     @Test func s5ReviewHoldsTheInvoiceUntilApproved() throws {
         let home = try makeHome(defaults: ", review: review")
         try drop("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "1.json", in: home)
