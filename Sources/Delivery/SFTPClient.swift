@@ -315,8 +315,4 @@ public final class SFTPConnection {
         }
         libssh2_sftp_close_handle(handle)
     }
-
-    public func remove(_ path: String) throws(SFTPError) {
-        guard libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 else { throw remoteError("removing", path) }
-    }
 }

@@ -51,9 +51,6 @@ public enum Formatter: Sendable, Hashable {
         }
     }
 
-    /// What a formatter hands on: formatting makes text of anything.
-    var producesType: String { "text" }
-
     /// The default rendering of a value: decimals shortest, dates ISO, booleans true/false.
     static func plain(_ value: ModelValue) -> String? {
         switch value {

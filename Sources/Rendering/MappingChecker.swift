@@ -48,7 +48,7 @@ struct MappingChecker {
                 if case .code(let list) = formatter, mapping.codes[list] == nil {
                     throw fail(template.line, "code:\(list): no code list \(list) in this mapping's codes")
                 }
-                type = formatter.producesType
+                type = "text"   // a formatter makes text of anything
             }
         }
     }
