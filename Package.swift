@@ -15,20 +15,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
-        // Values every stage shares: money, dates, the clock, checksums. No I/O.
+        // Values every stage shares: money, dates, the clock. No I/O.
         .target(name: "GatewayCore"),
+        // SHA-256 content keys and file digests (swift-crypto, kept out of the domain modules).
+        .target(name: "Checksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Parsing and validating inbox documents (CONTRACT.md), exact decimals, file forms.
         .target(name: "Intake", dependencies: ["GatewayCore"]),
         // Pure invoicing rules: settings precedence, amounts, VAT, rounding, OCR, credits.
         .target(name: "Invoicing", dependencies: ["GatewayCore"]),
         // The ledger: the single source of truth, SQLite through GRDB behind one protocol.
         .target(name: "Ledger", dependencies: [
-            "GatewayCore", "Invoicing",
+            "GatewayCore", "Invoicing", "Checksums",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Mappings kept as data -> XML bytes through libxml2, validated against XSDs.
@@ -37,7 +40,7 @@ let package = Package(
         .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2"]),
         // The pipeline: configuration, inbox -> ledger -> invoices -> outbox -> delivery.
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering", "Delivery", "Yams",
+            "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Rendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
@@ -50,6 +53,7 @@ let package = Package(
         .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),

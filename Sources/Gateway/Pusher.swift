@@ -1,3 +1,4 @@
+import Checksums
 import Delivery
 import Foundation
 import GatewayCore
