@@ -108,9 +108,20 @@ extension SFTPConnection {
 }
 
 /// One SFTP channel working through one upload at a time.
+///
+/// A file takes four round trips: open; the writes (pipelined by libssh2); fsync, fstat and
+/// close sent together and answered in order (the server handles one channel's requests in
+/// turn); and the rename, which waits for the size check because it makes the file visible.
 final class Lane {
-    enum Step { case open, write, fsync, fstat, close, rename }
+    enum Step { case open, write, finish, rename, abandon, discard }
     enum Outcome { case waiting, progressed, finished(Result<UploadResult, SFTPError>) }
+
+    /// The three requests that end a file's writing, sent one after another without waiting.
+    enum Closing: Int, CaseIterable { case fsync, fstat, close }
+
+    /// How a request of the closing group ended: its libssh2 result and, for a protocol
+    /// error, the SFTP status it came with (read at once: the next request overwrites it).
+    struct Answer { var code: Int32; var status: UInt }
 
     let sftp: OpaquePointer
     var index: Int?
@@ -121,6 +132,13 @@ final class Lane {
     var chunk: [UInt8] = []
     var offset = 0
     var written: UInt64 = 0
+    var sent: Set<Closing> = []
+    var partial: Closing?
+    var answers: [Closing: Answer] = [:]
+    var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+    /// Set when a file failed while requests on its handle were still out: the lane closes the
+    /// handle and collects every answer first, so the next file starts on a clean channel.
+    var failure: SFTPError?
 
     init(sftp: OpaquePointer) { self.sftp = sftp }
 
@@ -132,6 +150,10 @@ final class Lane {
         chunk = []
         offset = 0
         written = 0
+        sent = []
+        partial = nil
+        answers = [:]
+        failure = nil
     }
 
     func reset() {
@@ -144,20 +166,29 @@ final class Lane {
 
     private func again(_ session: OpaquePointer?) -> Bool { libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN }
 
-    private func failure(_ operation: String, _ path: String, _ session: OpaquePointer?) -> Outcome {
-        if let handle {
-            libssh2_sftp_close_handle(handle)
-            self.handle = nil
-        }
-        let status = libssh2_sftp_last_error(sftp)
-        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL {
-            return .finished(.failure(.remote(operation: operation, path: path, code: status, message: SFTPConnection.statusText(status))))
+    /// A request libssh2 could send only in part: it must be called again before anything else.
+    private func sending(_ session: OpaquePointer?) -> Bool {
+        libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
+    }
+
+    private func error(_ operation: String, _ path: String, _ session: OpaquePointer?, status: UInt? = nil) -> SFTPError {
+        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL || status != nil {
+            let status = status ?? libssh2_sftp_last_error(sftp)
+            return .remote(operation: operation, path: path, code: status, message: SFTPConnection.statusText(status))
         }
         var message: UnsafeMutablePointer<CChar>?
         var length: Int32 = 0
         let code = libssh2_session_last_error(session, &message, &length, 0)
         let text = message.map { String(cString: $0) } ?? "error \(code)"
-        return .finished(.failure(code == LIBSSH2_ERROR_TIMEOUT ? .timeout("\(operation) \(path): \(text)") : .session("\(operation) \(path): \(text)")))
+        return code == LIBSSH2_ERROR_TIMEOUT ? .timeout("\(operation) \(path): \(text)") : .session("\(operation) \(path): \(text)")
+    }
+
+    /// Ends this file with `error`, after closing its handle if one is open and removing the
+    /// partial upload (which would otherwise hold the space a full disk needs for the next file).
+    private func fail(_ error: SFTPError) -> Outcome {
+        failure = error
+        step = handle == nil ? .discard : .abandon
+        return .progressed
     }
 
     func step(session: OpaquePointer?) -> Outcome {
@@ -167,7 +198,7 @@ final class Lane {
             guard input != nil else { return .finished(.failure(.session("cannot read \(job.local.path)"))) }
             let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
             guard let opened = libssh2_sftp_open_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
-                return again(session) ? .waiting : failure("creating", job.temporary, session)
+                return again(session) ? .waiting : .finished(.failure(error("creating", job.temporary, session)))
             }
             handle = opened
             step = .write
@@ -176,10 +207,10 @@ final class Lane {
             if offset == chunk.count {
                 let data: Data
                 do { data = try input!.read(upToCount: 256 * 1024) ?? Data() } catch {
-                    return .finished(.failure(.session("reading \(job.local.path): \(error)")))
+                    return fail(.session("reading \(job.local.path): \(error)"))
                 }
                 if data.isEmpty {
-                    step = .fsync
+                    step = .finish
                     return .progressed
                 }
                 chunk = [UInt8](data)
@@ -191,39 +222,94 @@ final class Lane {
                 }
             }
             if sent == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
-            guard sent > 0 else { return failure("writing", job.temporary, session) }
+            guard sent > 0 else { return fail(error("writing", job.temporary, session)) }
             offset += sent
             written += UInt64(sent)
             return .progressed
-        case .fsync:
-            // fsync@openssh.com where offered; without it the size check still holds.
-            if libssh2_sftp_fsync(handle) == LIBSSH2_ERROR_EAGAIN { return .waiting }
-            step = .fstat
-            return .progressed
-        case .fstat:
-            var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-            let result = libssh2_sftp_fstat_ex(handle, &attributes, 0)
-            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
-            guard result == 0 else { return failure("checking the size of", job.temporary, session) }
-            guard attributes.filesize == written else {
-                return .finished(.failure(.remote(operation: "checking the size of", path: job.temporary, code: UInt(LIBSSH2_FX_FAILURE),
-                                                  message: "the server has \(attributes.filesize) bytes, \(written) were sent")))
+        case .finish:
+            // Every request goes out before any answer is awaited; one that went out only in
+            // part is finished before anything else is called.
+            if let partial {
+                guard settle(partial, session) else { return .waiting }
+                self.partial = nil
             }
-            step = .close
-            return .progressed
-        case .close:
-            let result = libssh2_sftp_close_handle(handle)
-            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            for request in Closing.allCases where !sent.contains(request) {
+                guard settle(request, session) else {
+                    partial = request
+                    return .waiting
+                }
+            }
+            for request in Closing.allCases where answers[request] == nil {
+                let code = call(request)
+                if code == LIBSSH2_ERROR_EAGAIN { return .waiting }
+                answers[request] = answer(code)
+            }
             handle = nil
-            guard result == 0 else { return failure("closing", job.temporary, session) }
+            if let failure = checkClosing(job, session) { return fail(failure) }
             step = .rename
             return .progressed
         case .rename:
             let flags = Int(LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
             let result = libssh2_sftp_rename_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
             if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
-            guard result == 0 else { return failure("renaming \(job.temporary) to", job.final, session) }
+            guard result == 0 else { return fail(error("renaming \(job.temporary) to", job.final, session)) }
             return .finished(.success(UploadResult(bytes: written)))
+        case .abandon:
+            if libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            handle = nil
+            step = .discard
+            return .progressed
+        case .discard:
+            // Only over a working connection; a failed transport has nothing more to say.
+            if failure?.isRemoteStatus == true,
+               libssh2_sftp_unlink_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count)) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            return .finished(.failure(failure!))
         }
+    }
+
+    /// Sends `request` (or answers it, when the answer is already there). False while libssh2
+    /// still holds part of it.
+    private func settle(_ request: Closing, _ session: OpaquePointer?) -> Bool {
+        let code = call(request)
+        if code == LIBSSH2_ERROR_EAGAIN {
+            if sending(session) { return false }
+        } else {
+            answers[request] = answer(code)
+        }
+        sent.insert(request)
+        return true
+    }
+
+    private func answer(_ code: Int32) -> Answer {
+        Answer(code: code, status: code == LIBSSH2_ERROR_SFTP_PROTOCOL ? libssh2_sftp_last_error(sftp) : 0)
+    }
+
+    private func call(_ request: Closing) -> Int32 {
+        switch request {
+        case .fsync: libssh2_sftp_fsync(handle)
+        case .fstat: libssh2_sftp_fstat_ex(handle, &attributes, 0)
+        case .close: libssh2_sftp_close_handle(handle)
+        }
+    }
+
+    /// What is wrong with a closed file; nil when it may be renamed into place.
+    private func checkClosing(_ job: UploadJob, _ session: OpaquePointer?) -> SFTPError? {
+        let path = job.temporary
+        if let fsync = answers[.fsync], fsync.code != 0,
+           !(fsync.code == LIBSSH2_ERROR_SFTP_PROTOCOL && fsync.status == UInt(LIBSSH2_FX_OP_UNSUPPORTED)) {
+            // fsync@openssh.com where offered; a server without it still gets the size check.
+            return error("flushing", path, session, status: fsync.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fsync.status : nil)
+        }
+        if let fstat = answers[.fstat], fstat.code != 0 {
+            return error("checking the size of", path, session, status: fstat.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fstat.status : nil)
+        }
+        if attributes.filesize != written {
+            return .remote(operation: "checking the size of", path: path, code: UInt(LIBSSH2_FX_FAILURE),
+                           message: "the server has \(attributes.filesize) bytes, \(written) were sent")
+        }
+        if let close = answers[.close], close.code != 0 {
+            return error("closing", path, session, status: close.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? close.status : nil)
+        }
+        return nil
     }
 }

@@ -69,6 +69,8 @@ struct Pusher {
         var attempt = 1
         while !remaining.isEmpty {
             var delivered: [(file: URL, record: DeliveryRecord)] = []
+            // Each file that failed with its own error; the others share the one that ended the attempt.
+            var failures: [URL: SFTPError] = [:]
             do {
                 // One session for every file of this destination: no connection per file.
                 let connection = try SFTPConnection(try destination.connectionEndpoint())
@@ -110,6 +112,7 @@ struct Pusher {
                             summary.bytes += upload.bytes
                             progress?("\(destination.name): \(item.file.lastPathComponent)")
                         case .failure(let error):
+                            failures[batch[index].file] = error
                             if failure == nil { failure = error }
                         }
                     }
@@ -135,9 +138,12 @@ struct Pusher {
                     sleep(wait)
                     continue
                 }
-                let reason = error.isTransient ? "\(error) (gave up after \(attempt) attempts)" : "\(error)"
-                summary.errors.append("\(destination.name): \(reason)")
-                for file in remaining { try recordFailure(file, destination: destination, reason: reason) }
+                for file in remaining {
+                    let own = failures[file] ?? error
+                    let reason = own.isTransient ? "\(own) (gave up after \(attempt) attempts)" : "\(own)"
+                    if !summary.errors.contains("\(destination.name): \(reason)") { summary.errors.append("\(destination.name): \(reason)") }
+                    try recordFailure(file, destination: destination, reason: reason)
+                }
                 summary.failed += remaining.count
                 remaining.removeAll()
             }
@@ -185,8 +191,10 @@ struct Pusher {
         return prepared
     }
 
+    /// stat(2) alone: FileManager's attributes also look up the owner's name, once per file.
     private static func size(of file: URL) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? 0
+        var status = stat()
+        return stat(file.path, &status) == 0 ? Int(status.st_size) : 0
     }
 
     /// A file an earlier, interrupted run may have renamed into place before it could record
@@ -206,20 +214,22 @@ struct Pusher {
                               attempts: item.earlier?.attempts ?? 1, error: nil, at: clock.now)
     }
 
-    /// D4: the deliveries, the invoices' new status and history in one transaction; then the
-    /// local files move to `sent/`.
+    /// D4: the deliveries, the invoices' new status and history, and where their files go, in
+    /// one transaction; then the local files move to `sent/`. A crash between the two leaves
+    /// delivered files in the outbox, which the next run moves without uploading them again.
     private func record(_ delivered: [(file: URL, record: DeliveryRecord)], destination: DestinationSettings) throws {
         guard !delivered.isEmpty else { return }
         try ledger.write { tx in
-            for (_, record) in delivered {
+            for (file, record) in delivered {
                 try tx.saveDelivery(record)
                 guard let invoice = record.invoiceNumber, let current = try tx.status(ofInvoice: invoice) else { continue }
+                try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(Self.sentLocation(of: file)))
                 let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
                 let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
                 try tx.setStatus(invoice: invoice, to: status, at: record.at, event: "sent", detail: "\(destination.name): \(how)")
             }
         }
-        for (file, record) in delivered { try finish(file, record: record) }
+        for (file, _) in delivered { try FileMoves.rename(file, to: Self.sentLocation(of: file)) }
         for invoice in Set(delivered.compactMap(\.record.invoiceNumber)).sorted() { try exportIfSent(invoice) }
     }
 
@@ -248,9 +258,14 @@ struct Pusher {
         }
     }
 
-    /// Moves a delivered file to `sent/` beside it and tells the ledger where it went.
+    static func sentLocation(of file: URL) -> URL {
+        file.deletingLastPathComponent().appendingPathComponent("sent").appendingPathComponent(file.lastPathComponent)
+    }
+
+    /// Moves a file delivered by an earlier, interrupted run to `sent/` and tells the ledger
+    /// (which a later run may already have done).
     private func finish(_ file: URL, record: DeliveryRecord) throws {
-        let target = file.deletingLastPathComponent().appendingPathComponent("sent").appendingPathComponent(file.lastPathComponent)
+        let target = Self.sentLocation(of: file)
         try FileMoves.rename(file, to: target)
         if let invoice = record.invoiceNumber {
             try ledger.write { tx in try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(target)) }

@@ -321,6 +321,47 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(files(in: outbox) == ["sent"])
     }
 
+    /// A file the server cannot store fails without harming the rest: its channel closes the
+    /// handle, removes the partial upload and goes on. Files written at the very moment the
+    /// disk was full may fail too; none arrives partial, and once the space is back they go.
+    @Test func aFullRemoteDiskFailsTheFileThatDoesNotFitAndFreesItsSpace() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let remote = server.root + "/pagero"
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        guard (try? Subprocess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", remote]))?.status == 0 else {
+            print("SKIPPED full-disk test: cannot mount a small tmpfs here")
+            return
+        }
+        defer { _ = try? Subprocess.run("/usr/bin/umount", [remote]) }
+        let (home, gateway) = try home(server.destination(attempts: 1))
+        let outbox = home.appendingPathComponent("outbox/pagero")
+        // More files than channels, so a channel that failed is used again; the large one first.
+        let large = outbox.appendingPathComponent("a_large_print_package.xml")
+        try Data(repeating: 0x41, count: 3 << 20).write(to: large)
+        var expected: [String: Data] = [:]
+        for i in 0..<20 {
+            let bytes = Data((0..<2_000).map { UInt8(truncatingIfNeeded: $0 &* (i + 7)) })
+            try bytes.write(to: outbox.appendingPathComponent("z_note_\(i).xml"))
+            expected["z_note_\(i).xml"] = bytes
+        }
+        let first = try gateway.push()
+        #expect(first.delivered + first.failed == 24)
+        #expect(first.delivered >= 3)
+        #expect(first.errors.first?.contains("writing") == true, "\(first.errors)")
+        #expect(!remoteFiles(server).contains { $0.contains("a_large_print_package") })   // nor its .part
+        for name in remoteFiles(server) where expected[name] != nil {
+            #expect(FileManager.default.contents(atPath: remote + "/" + name) == expected[name], "\(name) arrived partial")
+        }
+        #expect(files(in: outbox).contains("a_large_print_package.xml"))
+
+        // The space the partial upload took is free again: everything else now fits.
+        try FileManager.default.removeItem(at: large)
+        let second = try gateway.push(retryFailed: true)
+        #expect(second.failed == 0, "\(second.errors)")
+        for (name, bytes) in expected { #expect(FileManager.default.contents(atPath: remote + "/" + name) == bytes, "\(name)") }
+        #expect(files(in: outbox) == ["sent"])
+    }
+
     @Test func aRenameThatFailsLeavesNoFinalFile() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
