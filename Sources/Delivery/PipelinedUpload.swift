@@ -136,8 +136,8 @@ final class Lane {
     var partial: Closing?
     var answers: [Closing: Answer] = [:]
     var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-    /// Set when a file failed while requests on its handle were still out: the lane closes the
-    /// handle and collects every answer first, so the next file starts on a clean channel.
+    /// Why this file failed, kept while the lane closes its handle and removes the partial
+    /// upload, so the next file starts on a clean channel.
     var failure: SFTPError?
 
     init(sftp: OpaquePointer) { self.sftp = sftp }
