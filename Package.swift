@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "CLibXML2"],
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]
 )

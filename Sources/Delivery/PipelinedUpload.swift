@@ -129,8 +129,11 @@ final class Lane {
     var handle: OpaquePointer?
     var step = Step.open
     var input: FileHandle?
-    var chunk: [UInt8] = []
-    var offset = 0
+    /// The file's bytes from the first one the server has not acknowledged (`unacknowledged`)
+    /// on: what libssh2 has in flight and what is read ahead to keep it in flight.
+    var window: [UInt8] = []
+    var unacknowledged = 0
+    var endOfFile = false
     var written: UInt64 = 0
     var sent: Set<Closing> = []
     var partial: Closing?
@@ -140,6 +143,12 @@ final class Lane {
     /// upload, so the next file starts on a clean channel.
     var failure: SFTPError?
 
+    /// Bytes of one file kept outstanding, as OpenSSH's own client does (64 requests of 32 KB).
+    /// Measured for 20 MB over a 20 ms round trip: 2 MB topped up at three quarters 0.71 s (the
+    /// client 0.74 s), at half 0.85 s; 4 MB 0.68 s but slower on loopback, where libssh2 walks
+    /// its longer list of outstanding packets on every call.
+    static let inFlight = 2 << 20
+
     init(sftp: OpaquePointer) { self.sftp = sftp }
 
     func begin(index: Int, job: UploadJob) {
@@ -147,8 +156,9 @@ final class Lane {
         self.job = job
         step = .open
         input = FileHandle(forReadingAtPath: job.local.path)
-        chunk = []
-        offset = 0
+        window.removeAll(keepingCapacity: true)
+        unacknowledged = 0
+        endOfFile = false
         written = 0
         sent = []
         partial = nil
@@ -204,27 +214,38 @@ final class Lane {
             step = .write
             return .progressed
         case .write:
-            if offset == chunk.count {
-                let data: Data
-                do { data = try input!.read(upToCount: 256 * 1024) ?? Data() } catch {
+            // libssh2 turns each call's buffer into pipelined write requests and returns what the
+            // server acknowledged; the next call passes the rest and may pass more. Topping the
+            // buffer up keeps close to `inFlight` bytes outstanding, so a distant server is never
+            // waited on per buffer; the acknowledged front is dropped once per `inFlight` bytes,
+            // which keeps the copying to about once per byte.
+            let pending = window.count - unacknowledged
+            if !endOfFile, pending <= Lane.inFlight * 3 / 4 {
+                if unacknowledged >= Lane.inFlight {
+                    window.removeFirst(unacknowledged)
+                    unacknowledged = 0
+                }
+                do {
+                    let more = try input!.read(upToCount: Lane.inFlight - pending) ?? Data()
+                    if more.isEmpty { endOfFile = true } else { window.append(contentsOf: more) }
+                } catch {
                     return fail(.session("reading \(job.local.path): \(error)"))
                 }
-                if data.isEmpty {
-                    step = .finish
-                    return .progressed
-                }
-                chunk = [UInt8](data)
-                offset = 0
             }
-            let sent = chunk.withUnsafeBufferPointer { buffer in
-                buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: buffer.count - offset) {
-                    libssh2_sftp_write(handle, $0, buffer.count - offset)
+            if unacknowledged == window.count {
+                guard endOfFile else { return .progressed }
+                step = .finish
+                return .progressed
+            }
+            let acknowledged = window.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.advanced(by: unacknowledged).withMemoryRebound(to: CChar.self, capacity: buffer.count - unacknowledged) {
+                    libssh2_sftp_write(handle, $0, buffer.count - unacknowledged)
                 }
             }
-            if sent == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
-            guard sent > 0 else { return fail(error("writing", job.temporary, session)) }
-            offset += sent
-            written += UInt64(sent)
+            if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
+            guard acknowledged > 0 else { return fail(error("writing", job.temporary, session)) }
+            unacknowledged += acknowledged
+            written += UInt64(acknowledged)
             return .progressed
         case .finish:
             // Every request goes out before any answer is awaited; one that went out only in

@@ -1,3 +1,4 @@
+import Checksums
 import Delivery
 import Foundation
 import GatewayCore
@@ -92,6 +93,26 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(local == remote)
         // A second run has nothing to do.
         #expect(try gateway.push().delivered == 0)
+    }
+
+    /// A file several times the bytes kept in flight, of a length no packet size divides,
+    /// arrives byte for byte, and the ledger's SHA-256 is that of its content.
+    @Test func aLargeFileArrivesByteForByteWithItsDigest() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination())
+        var state: UInt32 = 2_463_534_242
+        let bytes = Data((0..<(9 << 20) + 12_345).map { _ -> UInt8 in
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            return UInt8(truncatingIfNeeded: state)
+        })
+        try bytes.write(to: home.appendingPathComponent("outbox/pagero/print_package_1.xml"))
+        let summary = try gateway.push()
+        #expect(summary.delivered == 4 && summary.failed == 0)
+        #expect(FileManager.default.contents(atPath: server.root + "/pagero/print_package_1.xml") == bytes)
+        let record = try #require(try gateway.ledger.read { try $0.delivery(destination: "pagero", path: "outbox/pagero/print_package_1.xml") })
+        #expect(record.size == bytes.count)
+        #expect(record.sha256 == SHA256.hex(bytes))
     }
 
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
