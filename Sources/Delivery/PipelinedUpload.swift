@@ -26,7 +26,7 @@ extension SFTPConnection {
     /// Each upload writes to the temporary name, fsyncs where the server offers it, checks the
     /// size on the open handle and renames to the final name, so the final name never shows a
     /// partial file. libssh2 runs in non-blocking mode and each file's steps form a small state
-    /// machine: while one file waits for the server's answer, the others go on. Small files then cost about one round trip of latency instead of six.
+    /// machine: while one file waits for the server's answer, the others go on.
     /// `completed` is called on this thread for each job, in completion order.
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
                            completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {
@@ -41,7 +41,7 @@ extension SFTPConnection {
             libssh2_session_set_blocking(sessionPointer, 1)
             if !broken {
                 for lane in lanes {
-                    if let handle = lane.handle { libssh2_sftp_close_handle(handle) }
+                    for upload in [lane.back, lane.front] { if let handle = upload?.handle { libssh2_sftp_close_handle(handle) } }
                     libssh2_sftp_shutdown(lane.sftp)
                 }
             }
@@ -49,46 +49,57 @@ extension SFTPConnection {
         libssh2_session_set_blocking(sessionPointer, 0)
         var next = 0
         var active = 0
-        func start(_ lane: Lane) {
-            guard next < jobs.count else { return }
-            lane.begin(index: next, job: jobs[next])
-            next += 1
-            active += 1
-        }
-        for lane in lanes { start(lane) }
         // A request that libssh2 could send only in part must be finished before any other
-        // request goes out on the session (libssh2 refuses to interleave packets), so a lane
+        // request goes out on the session (libssh2 refuses to interleave packets), so an upload
         // stuck sending is the only one stepped until it is through.
-        var pinned: Lane?
-        while active > 0 {
-            var progressed = false
-            for lane in pinned.map({ [$0] }) ?? lanes where lane.index != nil {
-                switch lane.step(session: sessionPointer) {
-                case .waiting:
-                    if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
-                        pinned = lane
-                        break
-                    }
-                    continue
-                case .progressed:
-                    progressed = true
-                    pinned = nil
-                case .finished(let result):
-                    progressed = true
-                    pinned = nil
-                    active -= 1
-                    if case .failure(let error) = result, !error.isRemoteStatus { broken = true }
-                    completed(lane.index!, result)
-                    lane.reset()
-                    start(lane)
+        var pinned: Upload?
+        /// Steps one upload; false when the session is pinned to it.
+        func step(_ upload: Upload, in lane: Lane, _ progressed: inout Bool) -> Bool {
+            switch upload.step(session: sessionPointer) {
+            case .waiting:
+                if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
+                    pinned = upload
+                    return false
                 }
-                if pinned != nil { break }
+            case .progressed:
+                progressed = true
+                pinned = nil
+            case .finished(let result):
+                progressed = true
+                pinned = nil
+                active -= 1
+                if case .failure(let error) = result, !error.isRemoteStatus { broken = true }
+                lane.remove(upload)
+                completed(upload.index, result)
             }
-            if !progressed {
-                do { try waitForSocket() } catch {
-                    broken = true
-                    throw error
+            return true
+        }
+        repeat {
+            var progressed = false
+            if let upload = pinned, let lane = lanes.first(where: { $0.holds(upload) }) {
+                guard step(upload, in: lane, &progressed) else {
+                    if !progressed { try wait() }
+                    continue
                 }
+            }
+            lanes: for lane in lanes {
+                if let back = lane.back, !step(back, in: lane, &progressed) { break lanes }
+                if lane.promote() { progressed = true }
+                if lane.front == nil, next < jobs.count {
+                    lane.front = Upload(index: next, job: jobs[next], sftp: lane.sftp)
+                    next += 1
+                    active += 1
+                    progressed = true
+                }
+                if let front = lane.front, !front.wantsBack, !step(front, in: lane, &progressed) { break lanes }
+            }
+            if !progressed { try wait() }
+        } while active > 0
+
+        func wait() throws(SFTPError) {
+            do { try waitForSocket() } catch {
+                broken = true
+                throw error
             }
         }
     }
@@ -107,12 +118,41 @@ extension SFTPConnection {
     }
 }
 
-/// One SFTP channel working through one upload at a time.
+/// One SFTP channel, working on up to two files at once: the front one opens and writes while
+/// the back one is flushed, checked, closed and renamed. The server takes a channel's requests
+/// in turn, so the next file's open goes out behind the last one's close instead of a round
+/// trip later: in the steady state a small file costs two round trips of this channel, not four.
 ///
-/// A file takes four round trips: open; the writes (pipelined by libssh2); fsync, fstat and
-/// close sent together and answered in order (the server handles one channel's requests in
-/// turn); and the rename, which waits for the size check because it makes the file visible.
+/// libssh2 keeps one request of each kind in progress per channel (fsync, fstat, rename, unlink
+/// and open each have one slot), so opening is the front's alone and the rest the back's; a
+/// front that has written its file waits until the back slot is free.
 final class Lane {
+    let sftp: OpaquePointer
+    var front: Upload?
+    var back: Upload?
+
+    init(sftp: OpaquePointer) { self.sftp = sftp }
+
+    func holds(_ upload: Upload) -> Bool { front === upload || back === upload }
+
+    func remove(_ upload: Upload) {
+        if front === upload { front = nil }
+        if back === upload { back = nil }
+    }
+
+    /// Moves a front that has written its file to the back, when the back is free.
+    func promote() -> Bool {
+        guard back == nil, let front, front.wantsBack else { return false }
+        back = front
+        self.front = nil
+        return true
+    }
+}
+
+/// One file's way to the server: open; the writes (pipelined by libssh2); fsync, fstat and close
+/// sent together and answered in order; and the rename, which waits for the size check because
+/// it makes the file visible.
+final class Upload {
     enum Step { case open, write, finish, rename, abandon, discard }
     enum Outcome { case waiting, progressed, finished(Result<UploadResult, SFTPError>) }
 
@@ -124,8 +164,8 @@ final class Lane {
     struct Answer { var code: Int32; var status: UInt }
 
     let sftp: OpaquePointer
-    var index: Int?
-    var job: UploadJob?
+    let index: Int
+    let job: UploadJob
     var handle: OpaquePointer?
     var step = Step.open
     var input: FileHandle?
@@ -139,8 +179,8 @@ final class Lane {
     var partial: Closing?
     var answers: [Closing: Answer] = [:]
     var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-    /// Why this file failed, kept while the lane closes its handle and removes the partial
-    /// upload, so the next file starts on a clean channel.
+    /// Why this file failed, kept while its handle is closed and the partial upload removed,
+    /// so the channel is clean for the files after it.
     var failure: SFTPError?
 
     /// Bytes of one file kept outstanding, as OpenSSH's own client does (64 requests of 32 KB).
@@ -149,30 +189,17 @@ final class Lane {
     /// its longer list of outstanding packets on every call.
     static let inFlight = 2 << 20
 
-    init(sftp: OpaquePointer) { self.sftp = sftp }
-
-    func begin(index: Int, job: UploadJob) {
+    init(index: Int, job: UploadJob, sftp: OpaquePointer) {
         self.index = index
         self.job = job
-        step = .open
+        self.sftp = sftp
         input = FileHandle(forReadingAtPath: job.local.path)
-        window.removeAll(keepingCapacity: true)
-        unacknowledged = 0
-        endOfFile = false
-        written = 0
-        sent = []
-        partial = nil
-        answers = [:]
-        failure = nil
     }
 
-    func reset() {
-        try? input?.close()
-        input = nil
-        index = nil
-        job = nil
-        handle = nil
-    }
+    deinit { try? input?.close() }
+
+    /// The requests of the steps from here on are the channel's one-at-a-time kind.
+    var wantsBack: Bool { step == .finish || step == .rename || step == .discard }
 
     private func again(_ session: OpaquePointer?) -> Bool { libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN }
 
@@ -202,7 +229,6 @@ final class Lane {
     }
 
     func step(session: OpaquePointer?) -> Outcome {
-        guard let job else { return .waiting }
         switch step {
         case .open:
             guard input != nil else { return .finished(.failure(.session("cannot read \(job.local.path)"))) }
@@ -220,13 +246,13 @@ final class Lane {
             // waited on per buffer; the acknowledged front is dropped once per `inFlight` bytes,
             // which keeps the copying to about once per byte.
             let pending = window.count - unacknowledged
-            if !endOfFile, pending <= Lane.inFlight * 3 / 4 {
-                if unacknowledged >= Lane.inFlight {
+            if !endOfFile, pending <= Upload.inFlight * 3 / 4 {
+                if unacknowledged >= Upload.inFlight {
                     window.removeFirst(unacknowledged)
                     unacknowledged = 0
                 }
                 do {
-                    let more = try input!.read(upToCount: Lane.inFlight - pending) ?? Data()
+                    let more = try input!.read(upToCount: Upload.inFlight - pending) ?? Data()
                     if more.isEmpty { endOfFile = true } else { window.append(contentsOf: more) }
                 } catch {
                     return fail(.session("reading \(job.local.path): \(error)"))

@@ -115,6 +115,34 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(record.sha256 == SHA256.hex(bytes))
     }
 
+    /// Many files of awkward sizes (empty, one byte, around libssh2's packet size and the bytes
+    /// kept in flight) interleave on the shared channels and each arrives byte for byte.
+    @Test func manyFilesOfAwkwardSizesArriveByteForByte() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination())
+        let sizes = [0, 1, 29_999, 30_000, 30_001, 65_536, (2 << 20) - 1, (2 << 20) + 1, 3 << 20]
+        var state: UInt32 = 88_172_645
+        let pattern = [UInt8]((0..<(4 << 20)).map { _ -> UInt8 in
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            return UInt8(truncatingIfNeeded: state)
+        })
+        var expected: [String: Data] = [:]
+        for i in 0..<60 {
+            let size = sizes[i % sizes.count] + i
+            let bytes = Data(pattern[i..<(i + size)])
+            let name = "file_\(i).xml"
+            try bytes.write(to: home.appendingPathComponent("outbox/pagero/" + name))
+            expected[name] = bytes
+        }
+        let summary = try gateway.push()
+        #expect(summary.delivered == 63 && summary.failed == 0, "\(summary.errors)")
+        #expect(!remoteFiles(server).contains { $0.hasPrefix(".") })
+        for (name, bytes) in expected {
+            #expect(FileManager.default.contents(atPath: server.root + "/pagero/" + name) == bytes, "\(name)")
+        }
+    }
+
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
