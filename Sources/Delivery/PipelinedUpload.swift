@@ -31,18 +31,18 @@ extension SFTPConnection {
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
                            completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {
         guard !jobs.isEmpty else { return }
-        var lanes: [Lane] = []
-        for _ in 0..<min(channels, jobs.count) {
-            guard let channel = libssh2_sftp_init(sessionPointer) else { break }
-            lanes.append(Lane(sftp: channel))
+        // The channels stay open for the next call on this connection (opening one costs the
+        // server a process: about a millisecond each here).
+        while uploadChannels.count < min(channels, jobs.count), let channel = libssh2_sftp_init(sessionPointer) {
+            uploadChannels.append(channel)
         }
-        guard !lanes.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
+        guard !uploadChannels.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
+        let lanes = uploadChannels.prefix(jobs.count).map(Lane.init(sftp:))
         defer {
             libssh2_session_set_blocking(sessionPointer, 1)
             if !broken {
                 for lane in lanes {
                     for upload in [lane.back, lane.front] { if let handle = upload?.handle { libssh2_sftp_close_handle(handle) } }
-                    libssh2_sftp_shutdown(lane.sftp)
                 }
             }
         }

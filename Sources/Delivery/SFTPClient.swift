@@ -94,6 +94,8 @@ public final class SFTPConnection {
     var socketDescriptor: Int32 { socket }
     var ioTimeout: TimeInterval { endpoint.ioTimeout }
     private var sftp: OpaquePointer?
+    /// The extra SFTP channels `uploadMany` works over, opened on first use.
+    var uploadChannels: [OpaquePointer] = []
 
     private static let initialise: Void = {
         libssh2_init(0)
@@ -134,7 +136,11 @@ public final class SFTPConnection {
     deinit { close() }
 
     public func close() {
-        if let sftp, !broken { libssh2_sftp_shutdown(sftp) }
+        if !broken {
+            for channel in uploadChannels { libssh2_sftp_shutdown(channel) }
+            if let sftp { libssh2_sftp_shutdown(sftp) }
+        }
+        uploadChannels = []
         sftp = nil
         if let session {
             if !broken { libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "") }
