@@ -83,6 +83,9 @@ struct Pusher {
                         summary.alreadyThere += 1
                         remaining.removeAll { $0 == item.file }
                     } else if let record = try alreadyOnServer(item, destination: destination, connection: connection) {
+                        // A crash between the rename and the marker would otherwise leave the
+                        // file unannounced for good.
+                        if let marker = destination.doneMarker { try connection.touch(record.remotePath + marker) }
                         delivered.append((item.file, record))
                         summary.alreadyThere += 1
                         remaining.removeAll { $0 == item.file }
