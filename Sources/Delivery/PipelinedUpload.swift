@@ -268,7 +268,9 @@ final class Upload {
                     libssh2_sftp_write(handle, $0, buffer.count - unacknowledged)
                 }
             }
-            if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
+            // 0: the channel's window is full and nothing is acknowledged yet; libssh2 reports
+            // that without EAGAIN (and marks the session as waiting for the server).
+            if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) || acknowledged == 0 { return .waiting }
             guard acknowledged > 0 else { return fail(error("writing", job.temporary, session)) }
             unacknowledged += acknowledged
             written += UInt64(acknowledged)
