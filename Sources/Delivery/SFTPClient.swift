@@ -41,11 +41,15 @@ public enum SFTPError: Error, Sendable, CustomStringConvertible {
     case authentication(String)
     case remote(operation: String, path: String, code: UInt, message: String)
     case session(String)
+    /// A file on this side that could not be read; the connection is fine.
+    case localFile(String)
 
-    /// A status the server answered with, as opposed to a failed transport.
-    public var isRemoteStatus: Bool {
-        if case .remote = self { return true }
-        return false
+    /// The connection cannot be used any more (as opposed to one file's trouble).
+    public var breaksConnection: Bool {
+        switch self {
+        case .connection, .timeout, .session: true
+        default: false
+        }
     }
 
     /// Worth another try later: the network or the server may come back.
@@ -53,7 +57,7 @@ public enum SFTPError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .connection, .timeout, .session: true
         case .remote(_, _, let code, _): code == UInt(LIBSSH2_FX_FAILURE) || code == UInt(LIBSSH2_FX_CONNECTION_LOST) || code == UInt(LIBSSH2_FX_NO_CONNECTION)
-        case .hostKeyUnknown, .hostKeyChanged, .authentication: false
+        case .hostKeyUnknown, .hostKeyChanged, .authentication, .localFile: false
         }
     }
 
@@ -69,6 +73,7 @@ public enum SFTPError: Error, Sendable, CustomStringConvertible {
             return "authentication refused: \(text) (use an ed25519 or ECDSA key: libssh2 1.10 signs RSA keys with SHA-1 only, which OpenSSH 9 refuses)"
         case .remote(let operation, let path, let code, let message): return "\(operation) \(path) failed: \(message) (SFTP status \(code))"
         case .session(let text): return "SSH session failed: \(text)"
+        case .localFile(let text): return text
         }
     }
 }
@@ -94,8 +99,6 @@ public final class SFTPConnection {
     var socketDescriptor: Int32 { socket }
     var ioTimeout: TimeInterval { endpoint.ioTimeout }
     private var sftp: OpaquePointer?
-    /// The extra SFTP channels `uploadMany` works over, opened on first use.
-    var uploadChannels: [OpaquePointer] = []
 
     private static let initialise: Void = {
         libssh2_init(0)
@@ -136,11 +139,7 @@ public final class SFTPConnection {
     deinit { close() }
 
     public func close() {
-        if !broken {
-            for channel in uploadChannels { libssh2_sftp_shutdown(channel) }
-            if let sftp { libssh2_sftp_shutdown(sftp) }
-        }
-        uploadChannels = []
+        if let sftp, !broken { libssh2_sftp_shutdown(sftp) }
         sftp = nil
         if let session {
             if !broken { libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "") }

@@ -67,6 +67,8 @@ struct Pusher {
         var remaining = try files(for: destination, selection: selection)
         guard !remaining.isEmpty else { return }
         var attempt = 1
+        // On the server but without their done-marker yet: the next attempt or run finishes them.
+        var unannounced: Set<URL> = []
         while !remaining.isEmpty {
             var delivered: [(file: URL, record: DeliveryRecord)] = []
             // Each file that failed with its own error; the others share the one that ended the attempt.
@@ -116,7 +118,7 @@ struct Pusher {
                             progress?("\(destination.name): \(item.file.lastPathComponent)")
                         case .failure(let error):
                             failures[batch[index].file] = error
-                            if failure == nil { failure = error }
+                            if failure == nil, error.breaksConnection { failure = error }
                         }
                     }
                     if let marker = destination.doneMarker {
@@ -129,11 +131,29 @@ struct Pusher {
                     delivered.removeAll()
                     remaining.removeAll { sent.contains($0) }
                     if let failure { throw failure }
+                    // A file's own failure (a remote status, an unreadable local file) is
+                    // recorded now; the connection carries on with the others.
+                    for item in batch where failures[item.file] != nil {
+                        try fail(item.file, failures[item.file]!, attempt: nil, destination: destination, &summary)
+                    }
+                    remaining.removeAll { failures[$0] != nil }
+                    failures.removeAll()
                 }
             } catch let error as SFTPError {
-                try record(delivered, destination: destination)
-                let sent = Set(delivered.map(\.file))
-                remaining.removeAll { sent.contains($0) }
+                // Files renamed into place before the connection failed: recorded now, or, where
+                // a done-marker is due, left `started` for the next attempt or run, which finds
+                // them on the server, writes the marker and records them (never failed, never
+                // sent again).
+                if destination.doneMarker == nil {
+                    for i in delivered.indices { delivered[i].record.sha256 = (try? SHA256.hex(fileAt: delivered[i].file)) ?? "" }
+                    try record(delivered, destination: destination)
+                    let sent = Set(delivered.map(\.file))
+                    remaining.removeAll { sent.contains($0) }
+                } else {
+                    unannounced.formUnion(delivered.map(\.file))
+                    summary.delivered -= delivered.count
+                    summary.bytes -= delivered.reduce(0) { $0 + UInt64($1.record.size) }
+                }
                 if error.isTransient, attempt < destination.retry.attempts {
                     attempt += 1
                     let wait = destination.retry.delay(beforeAttempt: attempt, jitter: random())
@@ -141,16 +161,20 @@ struct Pusher {
                     sleep(wait)
                     continue
                 }
-                for file in remaining {
-                    let own = failures[file] ?? error
-                    let reason = own.isTransient ? "\(own) (gave up after \(attempt) attempts)" : "\(own)"
-                    if !summary.errors.contains("\(destination.name): \(reason)") { summary.errors.append("\(destination.name): \(reason)") }
-                    try recordFailure(file, destination: destination, reason: reason)
+                for file in remaining where !unannounced.contains(file) {
+                    try fail(file, failures[file] ?? error, attempt: attempt, destination: destination, &summary)
                 }
-                summary.failed += remaining.count
                 remaining.removeAll()
             }
         }
+    }
+
+    /// D5 for one file, with the summary's count and its (distinct) reasons.
+    private func fail(_ file: URL, _ error: SFTPError, attempt: Int?, destination: DestinationSettings, _ summary: inout PushSummary) throws {
+        let reason = error.isTransient && attempt != nil ? "\(error) (gave up after \(attempt!) attempts)" : "\(error)"
+        if !summary.errors.contains("\(destination.name): \(reason)") { summary.errors.append("\(destination.name): \(reason)") }
+        try recordFailure(file, destination: destination, reason: reason)
+        summary.failed += 1
     }
 
     private func finalPath(_ item: Prepared, _ destination: DestinationSettings) -> String {
@@ -204,8 +228,9 @@ struct Pusher {
     /// that: counted as delivered when its final name holds a file of its size. A stranger's
     /// file under that name is never overwritten. Nil when the file still has to go up.
     private func alreadyOnServer(_ item: Prepared, destination: DestinationSettings, connection: SFTPConnection) throws -> DeliveryRecord? {
-        guard item.earlier != nil else { return nil }
-        let final = finalPath(item, destination)
+        guard let earlier = item.earlier else { return nil }
+        // Where the earlier attempt put it: a name with `{date}` may differ today.
+        let final = earlier.remotePath.isEmpty ? finalPath(item, destination) : earlier.remotePath
         guard let remoteSize = try connection.size(of: final) else { return nil }
         let size = Self.size(of: item.file)
         guard remoteSize == UInt64(size) else {
@@ -214,7 +239,7 @@ struct Pusher {
         }
         return DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
                               size: size, sha256: try SHA256.hex(fileAt: item.file), state: .delivered,
-                              attempts: item.earlier?.attempts ?? 1, error: nil, at: clock.now)
+                              attempts: earlier.attempts, error: nil, at: clock.now)
     }
 
     /// D4: the deliveries, the invoices' new status and history, and where their files go, in

@@ -143,6 +143,29 @@ final class TestSFTPServer: @unchecked Sendable {
         }
     }
 
+    /// A file an interrupted run renamed into place yesterday, under a name with yesterday's
+    /// `{date}`: today's run finds it there and does not send it again under today's name.
+    @Test func aFileRenamedBeforeACrashYesterdayIsFoundUnderYesterdaysName() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination() + "\n    fileName: \"{stem}_{date}.{ext}\"")
+        let outbox = home.appendingPathComponent("outbox/pagero")
+        let name = try #require(files(in: outbox).first)
+        let path = "outbox/pagero/" + name
+        let stem = (name as NSString).deletingPathExtension
+        let yesterday = server.root + "/pagero/\(stem)_20261124.xml"
+        try FileManager.default.copyItem(atPath: outbox.appendingPathComponent(name).path, toPath: yesterday)
+        let invoice = try gateway.ledger.read { try $0.invoiceNumber(forFile: path) }
+        try gateway.ledger.write { tx in
+            try tx.saveDelivery(DeliveryRecord(destination: "pagero", path: path, invoiceNumber: invoice, remotePath: yesterday,
+                                               size: 0, sha256: "", state: .started, attempts: 1, error: nil, at: Date()))
+        }
+        let summary = try gateway.push()
+        #expect(summary.alreadyThere == 1 && summary.delivered == 2 && summary.failed == 0, "\(summary)")
+        #expect(!remoteFiles(server).contains("\(stem)_20261125.xml"))
+        #expect(remoteFiles(server).filter { $0.hasPrefix(stem) } == ["\(stem)_20261124.xml"])
+    }
+
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
