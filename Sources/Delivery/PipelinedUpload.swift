@@ -296,7 +296,8 @@ final class Lane {
             step = .rename
             return .progressed
         case .rename:
-            let flags = Int(LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
+            // Never asked to overwrite: a file already under the final name is not ours to replace.
+            let flags = Int(LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
             let result = libssh2_sftp_rename_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
             if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
             guard result == 0 else { return fail(error("renaming \(job.temporary) to", job.final, session)) }
@@ -348,6 +349,10 @@ final class Lane {
         }
         if let fstat = answers[.fstat], fstat.code != 0 {
             return error("checking the size of", path, session, status: fstat.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fstat.status : nil)
+        }
+        if attributes.flags & UInt(LIBSSH2_SFTP_ATTR_SIZE) == 0 {
+            return .remote(operation: "checking the size of", path: path, code: UInt(LIBSSH2_FX_FAILURE),
+                           message: "the server did not say the file's size, so it cannot be checked before the rename")
         }
         if attributes.filesize != written {
             return .remote(operation: "checking the size of", path: path, code: UInt(LIBSSH2_FX_FAILURE),
