@@ -78,7 +78,13 @@ struct Pusher {
                 let connection = try SFTPConnection(try destination.connectionEndpoint())
                 defer { connection.close() }
                 var uploads: [Prepared] = []
-                for item in try prepare(remaining, for: destination) {
+                let prepared = try prepare(remaining, for: destination)
+                // Started where an earlier attempt may already have put the file (D3), until
+                // that place is checked below.
+                try recordStarted(prepared.filter { $0.earlier?.state != .delivered }, destination: destination) {
+                    $0.earlierPath ?? finalPath($0, destination)
+                }
+                for item in prepared {
                     if let earlier = item.earlier, earlier.state == .delivered {
                         // Delivered and recorded before a crash; only the local move was left.
                         try finish(item.file, record: earlier)
@@ -97,6 +103,9 @@ struct Pusher {
                 }
                 try record(delivered, destination: destination)
                 delivered.removeAll()
+                // Not there: recorded under the name they go up with today (a `{date}` may differ).
+                let moved = uploads.filter { item in item.earlierPath.map { $0 != finalPath(item, destination) } ?? false }
+                try recordStarted(moved, destination: destination) { finalPath($0, destination) }
                 // Files go up several at a time over parallel channels of the session, and are
                 // recorded in batches: a crash before a batch is recorded leaves `started` records
                 // whose final names exist remotely, which the next run counts as delivered.
@@ -191,13 +200,14 @@ struct Pusher {
         var invoice: String?
         var remoteName: String
         var earlier: DeliveryRecord?
+        /// Where an earlier attempt put or meant to put the file.
+        var earlierPath: String? { earlier.flatMap { $0.remotePath.isEmpty ? nil : $0.remotePath } }
     }
 
-    /// Looks every file up in one read and records every upload as started in one write,
-    /// before any byte leaves (D3).
+    /// Looks every file up in one read.
     private func prepare(_ files: [URL], for destination: DestinationSettings) throws -> [Prepared] {
         let today = CivilDate(clock.now, in: TimeZone(identifier: configuration.client.timeZone) ?? .current)
-        let prepared = try ledger.read { tx in
+        return try ledger.read { tx in
             try files.map { file -> Prepared in
                 let path = home.relative(file)
                 let invoice = try tx.invoiceNumber(forFile: path)
@@ -206,16 +216,21 @@ struct Pusher {
                                 earlier: try tx.delivery(destination: destination.name, path: path))
             }
         }
+    }
+
+    /// D3: uploads recorded as started, with the remote path where each file may appear, in one
+    /// write before any byte leaves.
+    private func recordStarted(_ items: [Prepared], destination: DestinationSettings, at remotePath: (Prepared) -> String) throws {
+        guard !items.isEmpty else { return }
         let now = clock.now
         try ledger.write { tx in
-            for item in prepared where item.earlier?.state != .delivered {
+            for item in items {
                 try tx.saveDelivery(DeliveryRecord(
-                    destination: destination.name, path: item.path, invoiceNumber: item.invoice,
-                    remotePath: destination.remoteDirectory + "/" + item.remoteName, size: Self.size(of: item.file), sha256: "",
-                    state: .started, attempts: (item.earlier?.attempts ?? 0) + 1, error: nil, at: now))
+                    destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: remotePath(item),
+                    size: Self.size(of: item.file), sha256: "", state: .started, attempts: (item.earlier?.attempts ?? 0) + 1,
+                    error: nil, at: now))
             }
         }
-        return prepared
     }
 
     /// stat(2) alone: FileManager's attributes also look up the owner's name, once per file.
@@ -230,7 +245,7 @@ struct Pusher {
     private func alreadyOnServer(_ item: Prepared, destination: DestinationSettings, connection: SFTPConnection) throws -> DeliveryRecord? {
         guard let earlier = item.earlier else { return nil }
         // Where the earlier attempt put it: a name with `{date}` may differ today.
-        let final = earlier.remotePath.isEmpty ? finalPath(item, destination) : earlier.remotePath
+        let final = item.earlierPath ?? finalPath(item, destination)
         guard let remoteSize = try connection.size(of: final) else { return nil }
         let size = Self.size(of: item.file)
         guard remoteSize == UInt64(size) else {

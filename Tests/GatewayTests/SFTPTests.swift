@@ -145,6 +145,7 @@ final class TestSFTPServer: @unchecked Sendable {
 
     /// A file an interrupted run renamed into place yesterday, under a name with yesterday's
     /// `{date}`: today's run finds it there and does not send it again under today's name.
+    /// A file that never got there goes up under today's name.
     @Test func aFileRenamedBeforeACrashYesterdayIsFoundUnderYesterdaysName() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
@@ -156,14 +157,26 @@ final class TestSFTPServer: @unchecked Sendable {
         let yesterday = server.root + "/pagero/\(stem)_20261124.xml"
         try FileManager.default.copyItem(atPath: outbox.appendingPathComponent(name).path, toPath: yesterday)
         let invoice = try gateway.ledger.read { try $0.invoiceNumber(forFile: path) }
+        // A second file whose earlier attempt never reached the server goes up under today's
+        // name, and the ledger says so.
+        let other = try #require(files(in: outbox).dropFirst().first)
+        let otherPath = "outbox/pagero/" + other
+        let otherStem = (other as NSString).deletingPathExtension
+        let otherInvoice = try gateway.ledger.read { try $0.invoiceNumber(forFile: otherPath) }
         try gateway.ledger.write { tx in
             try tx.saveDelivery(DeliveryRecord(destination: "pagero", path: path, invoiceNumber: invoice, remotePath: yesterday,
                                                size: 0, sha256: "", state: .started, attempts: 1, error: nil, at: Date()))
+            try tx.saveDelivery(DeliveryRecord(destination: "pagero", path: otherPath, invoiceNumber: otherInvoice,
+                                               remotePath: server.root + "/pagero/\(otherStem)_20261124.xml",
+                                               size: 0, sha256: "", state: .failed, attempts: 1, error: "earlier", at: Date()))
         }
-        let summary = try gateway.push()
+        let summary = try gateway.push(retryFailed: true)
         #expect(summary.alreadyThere == 1 && summary.delivered == 2 && summary.failed == 0, "\(summary)")
         #expect(!remoteFiles(server).contains("\(stem)_20261125.xml"))
         #expect(remoteFiles(server).filter { $0.hasPrefix(stem) } == ["\(stem)_20261124.xml"])
+        #expect(remoteFiles(server).filter { $0.hasPrefix(otherStem) } == ["\(otherStem)_20261125.xml"])
+        let record = try gateway.ledger.read { try $0.delivery(destination: "pagero", path: otherPath) }
+        #expect(record?.remotePath == server.root + "/pagero/\(otherStem)_20261125.xml")
     }
 
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
