@@ -192,15 +192,7 @@ final class Lane {
     }
 
     private func error(_ operation: String, _ path: String, _ session: OpaquePointer?, status: UInt? = nil) -> SFTPError {
-        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL || status != nil {
-            let status = status ?? libssh2_sftp_last_error(sftp)
-            return .remote(operation: operation, path: path, code: status, message: SFTPConnection.statusText(status))
-        }
-        var message: UnsafeMutablePointer<CChar>?
-        var length: Int32 = 0
-        let code = libssh2_session_last_error(session, &message, &length, 0)
-        let text = message.map { String(cString: $0) } ?? "error \(code)"
-        return code == LIBSSH2_ERROR_TIMEOUT ? .timeout("\(operation) \(path): \(text)") : .session("\(operation) \(path): \(text)")
+        .last(operation, path, session: session, sftp: sftp, status: status)
     }
 
     /// Ends this file with `error`, after closing its handle if one is open and removing the

@@ -61,6 +61,47 @@ public enum SFTPError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What libssh2 says went wrong with `operation` on `path`: the SFTP status the server
+    /// answered with (`status`, or the channel's last one), otherwise the session's own error.
+    static func last(_ operation: String, _ path: String = "", session: OpaquePointer?, sftp: OpaquePointer?,
+                     status: UInt? = nil) -> SFTPError {
+        if let sftp, status != nil || libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL {
+            let status = status ?? libssh2_sftp_last_error(sftp)
+            return .remote(operation: operation, path: path, code: status, message: statusText(status))
+        }
+        let doing = path.isEmpty ? operation : "\(operation) \(path)"
+        guard let session else { return .session(doing) }
+        let (code, text) = lastMessage(session)
+        return code == LIBSSH2_ERROR_TIMEOUT ? .timeout("\(doing): \(text)") : .session("\(doing): \(text)")
+    }
+
+    /// Another file already has the final name: never overwritten.
+    public static func nameTaken(_ path: String, size: UInt64) -> SFTPError {
+        .remote(operation: "uploading", path: path, code: UInt(LIBSSH2_FX_FILE_ALREADY_EXISTS),
+                message: "a file of \(size) bytes already has that name on the server; not overwriting it")
+    }
+
+    /// The session's last error code and its text.
+    static func lastMessage(_ session: OpaquePointer) -> (Int32, String) {
+        var message: UnsafeMutablePointer<CChar>?
+        var length: Int32 = 0
+        let code = libssh2_session_last_error(session, &message, &length, 0)
+        return (code, message.map { String(cString: $0) } ?? "error \(code)")
+    }
+
+    static func statusText(_ status: UInt) -> String {
+        switch status {
+        case UInt(LIBSSH2_FX_NO_SUCH_FILE): "no such file"
+        case UInt(LIBSSH2_FX_PERMISSION_DENIED): "permission denied"
+        case UInt(LIBSSH2_FX_FAILURE): "failure"
+        case UInt(LIBSSH2_FX_NO_SUCH_PATH): "no such path"
+        case UInt(LIBSSH2_FX_FILE_ALREADY_EXISTS): "file already exists"
+        case UInt(LIBSSH2_FX_WRITE_PROTECT): "write protected"
+        case UInt(LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM), UInt(LIBSSH2_FX_QUOTA_EXCEEDED): "no space left"
+        default: "status \(status)"
+        }
+    }
+
     public var description: String {
         switch self {
         case .connection(let text): return "connection failed: \(text)"
@@ -238,48 +279,13 @@ public final class SFTPConnection {
         let result = libssh2_userauth_publickey_fromfile_ex(session, endpoint.user, UInt32(endpoint.user.utf8.count), nil,
                                                             endpoint.privateKey, endpoint.passphrase)
         guard result == 0 else {
-            var message: UnsafeMutablePointer<CChar>?
-            var length: Int32 = 0
-            libssh2_session_last_error(session, &message, &length, 0)
-            let text = message.map { String(cString: $0) } ?? "code \(result)"
+            let text = session.map { SFTPError.lastMessage($0).1 } ?? "code \(result)"
             throw .authentication("\(endpoint.user)@\(endpoint.host) with \(endpoint.privateKey): \(text)")
         }
     }
 
-    private func lastError(_ doing: String) -> SFTPError {
-        guard let session else { return .session(doing) }
-        var message: UnsafeMutablePointer<CChar>?
-        var length: Int32 = 0
-        let code = libssh2_session_last_error(session, &message, &length, 0)
-        let text = message.map { String(cString: $0) } ?? "error \(code)"
-        if code == LIBSSH2_ERROR_TIMEOUT { return .timeout("\(doing): \(text)") }
-        if code == LIBSSH2_ERROR_SFTP_PROTOCOL, let sftp {
-            let status = libssh2_sftp_last_error(sftp)
-            return .remote(operation: doing, path: "", code: status, message: Self.statusText(status))
-        }
-        return .session("\(doing): \(text)")
-    }
-
-    private func remoteError(_ operation: String, _ path: String) -> SFTPError {
-        guard let session else { return .session(operation) }
-        if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL, let sftp {
-            let status = libssh2_sftp_last_error(sftp)
-            return .remote(operation: operation, path: path, code: status, message: Self.statusText(status))
-        }
-        return lastError("\(operation) \(path)")
-    }
-
-    static func statusText(_ status: UInt) -> String {
-        switch status {
-        case UInt(LIBSSH2_FX_NO_SUCH_FILE): "no such file"
-        case UInt(LIBSSH2_FX_PERMISSION_DENIED): "permission denied"
-        case UInt(LIBSSH2_FX_FAILURE): "failure"
-        case UInt(LIBSSH2_FX_NO_SUCH_PATH): "no such path"
-        case UInt(LIBSSH2_FX_FILE_ALREADY_EXISTS): "file already exists"
-        case UInt(LIBSSH2_FX_WRITE_PROTECT): "write protected"
-        case UInt(LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM), UInt(LIBSSH2_FX_QUOTA_EXCEEDED): "no space left"
-        default: "status \(status)"
-        }
+    private func lastError(_ operation: String, _ path: String = "") -> SFTPError {
+        .last(operation, path, session: session, sftp: sftp)
     }
 
     // MARK: Files
@@ -289,7 +295,7 @@ public final class SFTPConnection {
         var attributes = LIBSSH2_SFTP_ATTRIBUTES()
         let result = libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes)
         if result == 0 { return attributes.filesize }
-        let error = remoteError("stat", path)
+        let error = lastError("stat", path)
         if case .remote(_, _, let code, _) = error, code == UInt(LIBSSH2_FX_NO_SUCH_FILE) || code == UInt(LIBSSH2_FX_NO_SUCH_PATH) { return nil }
         throw error
     }
@@ -297,7 +303,7 @@ public final class SFTPConnection {
     /// The names in a remote directory (without . and ..).
     public func list(_ directory: String) throws(SFTPError) -> [String] {
         guard let handle = libssh2_sftp_open_ex(sftp, directory, UInt32(directory.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR) else {
-            throw remoteError("opening directory", directory)
+            throw lastError("opening directory", directory)
         }
         defer { libssh2_sftp_close_handle(handle) }
         var names: [String] = []
@@ -316,7 +322,7 @@ public final class SFTPConnection {
     public func touch(_ path: String) throws(SFTPError) {
         let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
         guard let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
-            throw remoteError("creating", path)
+            throw lastError("creating", path)
         }
         libssh2_sftp_close_handle(handle)
     }

@@ -248,10 +248,7 @@ struct Pusher {
         let final = item.earlierPath ?? finalPath(item, destination)
         guard let remoteSize = try connection.size(of: final) else { return nil }
         let size = Self.size(of: item.file)
-        guard remoteSize == UInt64(size) else {
-            throw SFTPError.remote(operation: "uploading", path: final, code: 11,
-                                   message: "a file of \(remoteSize) bytes already has that name on the server; not overwriting it")
-        }
+        guard remoteSize == UInt64(size) else { throw SFTPError.nameTaken(final, size: remoteSize) }
         return DeliveryRecord(destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: final,
                               size: size, sha256: try SHA256.hex(fileAt: item.file), state: .delivered,
                               attempts: earlier.attempts, error: nil, at: clock.now)
