@@ -85,12 +85,19 @@ struct Pusher {
                     $0.earlierPath ?? finalPath($0, destination)
                 }
                 for item in prepared {
+                    let found: DeliveryRecord?
+                    do { found = try alreadyOnServer(item, destination: destination, connection: connection) } catch let error as SFTPError where !error.breaksConnection {
+                        // Another file under its name: this one fails, the others go on.
+                        try fail(item.file, error, attempt: nil, destination: destination, &summary)
+                        remaining.removeAll { $0 == item.file }
+                        continue
+                    }
                     if let earlier = item.earlier, earlier.state == .delivered {
                         // Delivered and recorded before a crash; only the local move was left.
                         try finish(item.file, record: earlier)
                         summary.alreadyThere += 1
                         remaining.removeAll { $0 == item.file }
-                    } else if let record = try alreadyOnServer(item, destination: destination, connection: connection) {
+                    } else if let record = found {
                         // A crash between the rename and the marker would otherwise leave the
                         // file unannounced for good.
                         if let marker = destination.doneMarker { try connection.touch(record.remotePath + marker) }
@@ -243,7 +250,7 @@ struct Pusher {
     /// that: counted as delivered when its final name holds a file of its size. A stranger's
     /// file under that name is never overwritten. Nil when the file still has to go up.
     private func alreadyOnServer(_ item: Prepared, destination: DestinationSettings, connection: SFTPConnection) throws -> DeliveryRecord? {
-        guard let earlier = item.earlier else { return nil }
+        guard let earlier = item.earlier, earlier.state != .delivered else { return nil }
         // Where the earlier attempt put it: a name with `{date}` may differ today.
         let final = item.earlierPath ?? finalPath(item, destination)
         guard let remoteSize = try connection.size(of: final) else { return nil }

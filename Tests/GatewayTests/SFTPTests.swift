@@ -179,6 +179,27 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(record?.remotePath == server.root + "/pagero/\(otherStem)_20261125.xml")
     }
 
+    /// After a crash, a different file already under a file's final name is never overwritten:
+    /// that file fails with the reason and the others are delivered.
+    @Test func aStrangersFileUnderTheFinalNameFailsOnlyThatFile() throws {
+        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let (home, gateway) = try home(server.destination())
+        let name = try #require(files(in: home.appendingPathComponent("outbox/pagero")).first)
+        let path = "outbox/pagero/" + name
+        let taken = server.root + "/pagero/" + name
+        try Data("someone else's".utf8).write(to: URL(fileURLWithPath: taken))
+        let invoice = try gateway.ledger.read { try $0.invoiceNumber(forFile: path) }
+        try gateway.ledger.write { tx in
+            try tx.saveDelivery(DeliveryRecord(destination: "pagero", path: path, invoiceNumber: invoice, remotePath: taken,
+                                               size: 0, sha256: "", state: .started, attempts: 1, error: nil, at: Date()))
+        }
+        let summary = try gateway.push()
+        #expect(summary.delivered == 2 && summary.failed == 1, "\(summary)")
+        #expect(summary.errors.first?.contains("not overwriting") == true, "\(summary.errors)")
+        #expect(FileManager.default.contents(atPath: taken) == Data("someone else's".utf8))
+    }
+
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
