@@ -43,7 +43,7 @@ extension SFTPConnection {
             libssh2_session_set_blocking(sessionPointer, 1)
             if !broken {
                 for lane in lanes {
-                    if let handle = lane.handle { libssh2_sftp_close_handle(handle) }
+                    for upload in [lane.back, lane.front] { if let handle = upload?.handle { libssh2_sftp_close_handle(handle) } }
                     libssh2_sftp_shutdown(lane.sftp)
                 }
             }
@@ -51,55 +51,77 @@ extension SFTPConnection {
         libssh2_session_set_blocking(sessionPointer, 0)
         var next = 0
         var active = 0
-        func start(_ lane: Lane) {
-            guard next < jobs.count else { return }
-            lane.begin(index: next, job: jobs[next])
-            next += 1
-            active += 1
+        // A request that libssh2 could send only in part (the socket was full) must be finished
+        // before any other request goes out on the session (libssh2 keeps the rest of that one
+        // packet), so an upload stuck sending is the only one stepped until it is through.
+        var pinned: (lane: Lane, upload: Upload)?
+        var progressed = false
+        var starved = false
+        /// Steps one upload; false when the session is pinned to it.
+        func step(_ upload: Upload, in lane: Lane) -> Bool {
+            switch upload.step(session: sessionPointer, lane: lane) {
+            case .waiting:
+                if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
+                    pinned = (lane, upload)
+                    return false
+                }
+            case .starved:
+                starved = true
+            case .progressed:
+                progressed = true
+                pinned = nil
+            case .finished(let result):
+                progressed = true
+                pinned = nil
+                active -= 1
+                if case .failure(let error) = result, error.breaksConnection { broken = true }
+                lane.remove(upload)
+                completed(upload.index, result)
+            }
+            return true
         }
-        for lane in lanes { start(lane) }
-        // A request that libssh2 could send only in part must be finished before any other
-        // request goes out on the session (libssh2 refuses to interleave packets), so a lane
-        // stuck sending is the only one stepped until it is through.
-        var pinned: Lane?
-        while active > 0 {
-            var progressed = false
-            for lane in pinned.map({ [$0] }) ?? lanes where lane.index != nil {
-                switch lane.step(session: sessionPointer) {
-                case .waiting:
-                    if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
-                        pinned = lane
-                        break
-                    }
+        repeat {
+            progressed = false
+            starved = false
+            if let (lane, upload) = pinned {
+                if !step(upload, in: lane) {
+                    if !progressed { try wait() }
                     continue
-                case .progressed:
-                    progressed = true
-                    pinned = nil
-                case .finished(let result):
-                    progressed = true
-                    pinned = nil
-                    active -= 1
-                    if case .failure(let error) = result, error.breaksConnection { broken = true }
-                    completed(lane.index!, result)
-                    lane.reset()
-                    start(lane)
-                }
-                if pinned != nil { break }
-            }
-            if !progressed {
-                do { try waitForSocket() } catch {
-                    broken = true
-                    throw error
                 }
             }
+            lanes: for lane in lanes {
+                if let back = lane.back, !step(back, in: lane) { break lanes }
+                if lane.promote() { progressed = true }
+                if lane.front == nil, next < jobs.count {
+                    lane.front = Upload(index: next, job: jobs[next])
+                    next += 1
+                    active += 1
+                    progressed = true
+                }
+                if let front = lane.front, !front.wantsBack, !step(front, in: lane) { break lanes }
+            }
+            if !progressed { try wait() }
+        } while active > 0
+
+        func wait() throws(SFTPError) {
+            do {
+                try waitForSocket(starved: starved)
+            } catch {
+                broken = true
+                throw error
+            }
+            // An upload that found its channel's window too small has called nothing that reads
+            // the server's window adjustments; this reads what has arrived, and only that.
+            if starved { libssh2_channel_wait_eof(libssh2_sftp_get_channel(lanes[0].sftp)) }
         }
     }
 
-    /// Waits until the socket can move in the direction libssh2 is blocked on.
-    private func waitForSocket() throws(SFTPError) {
+    /// Waits until the socket can move in the direction libssh2 is blocked on (or, for a
+    /// starved channel, until the server says something: its window adjustment).
+    private func waitForSocket(starved: Bool) throws(SFTPError) {
         let directions = libssh2_session_block_directions(sessionPointer)
         var events: Int16 = 0
-        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if starved || directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
         var poller = pollfd(fd: socketDescriptor, events: events, revents: 0)
@@ -109,16 +131,65 @@ extension SFTPConnection {
     }
 }
 
-/// One SFTP channel working through one upload at a time.
+/// One SFTP channel, working on up to two files at once: the front one opens and writes while
+/// the back one is flushed, checked, closed and renamed. The server takes a channel's requests
+/// in turn, so the next file's open and write go out behind the last one's fsync instead of
+/// two round trips later.
 ///
-/// A file takes five round trips: open; the writes (pipelined by libssh2); fsync and fstat sent
-/// together and answered in order (the server handles one channel's requests in turn); close;
-/// and the rename, which waits for the size check because it makes the file visible. Close
-/// goes alone because libssh2 frees the handle when it ends: sent with the other two, a close
-/// that ended early left fsync a freed handle (a crash in about one push in 25).
+/// Two files share the channel's one byte stream, so no request may ever go out in part: a
+/// request cut at the channel's flow-control window (the server's allowance of unread bytes)
+/// would have the other file's next request land in its middle. libssh2 cuts requests at
+/// the window and does not say so, so every request is given only when it fits whole: the
+/// front's writes leave `Upload.reserve` bytes of the window for the back's small requests,
+/// and a small request waits until the window has room for it.
+///
+/// libssh2 keeps one request of each kind in progress per channel (open, write, fsync, fstat,
+/// rename and unlink each have one slot), so opening and writing are the front's alone and
+/// the rest the back's; a front that has written its file (or failed) waits until the back
+/// slot is free.
 final class Lane {
+    let sftp: OpaquePointer
+    let channel: OpaquePointer
+    var front: Upload?
+    var back: Upload?
+
+    init(sftp: OpaquePointer) {
+        self.sftp = sftp
+        channel = libssh2_sftp_get_channel(sftp)
+    }
+
+    /// Bytes the server will take on this channel now without waiting.
+    var window: Int { Int(libssh2_channel_window_write_ex(channel, nil)) }
+
+    func remove(_ upload: Upload) {
+        if front === upload { front = nil }
+        if back === upload { back = nil }
+    }
+
+    /// Moves a front that has written its file (or failed) to the back, when the back is free.
+    func promote() -> Bool {
+        guard back == nil, let front, front.wantsBack else { return false }
+        back = front
+        self.front = nil
+        return true
+    }
+}
+
+/// One file's way to the server in five round trips: open; the writes (pipelined by libssh2);
+/// fsync and fstat sent together and answered in order; close; and the rename, which waits
+/// for the size check because it makes the file visible. Close goes alone because libssh2
+/// frees the handle when it ends: sent with the other two, a close that ended early left fsync
+/// a freed handle (a crash in about one push in 25).
+final class Upload {
     enum Step { case open, write, finish, close, rename, abandon, discard }
-    enum Outcome { case waiting, progressed, finished(Result<UploadResult, SFTPError>) }
+    enum Outcome {
+        case waiting
+        /// The channel's window has no room for the next request: only the server's window
+        /// adjustment can move this upload on.
+        case starved
+        case progressed
+        case finished(Result<UploadResult, SFTPError>)
+    }
 
     /// The two requests that end a file's writing, sent one after the other without waiting.
     enum Closing: Int, CaseIterable { case fsync, fstat }
@@ -127,25 +198,25 @@ final class Lane {
     /// error, the SFTP status it came with (read at once: the next request overwrites it).
     struct Answer { var code: Int32; var status: UInt }
 
-    let sftp: OpaquePointer
-    var index: Int?
-    var job: UploadJob?
+    let index: Int
+    let job: UploadJob
     var handle: OpaquePointer?
     var step = Step.open
     var input: FileHandle?
     /// The file's bytes from the first one the server has not acknowledged (`unacknowledged`)
     /// on: what libssh2 has in flight and what is read ahead to keep it in flight.
-    var window: [UInt8] = []
+    var buffer: [UInt8] = []
     var unacknowledged = 0
+    /// Bytes of the file handed to libssh2 so far (written and in flight).
+    var handedOver: UInt64 = 0
     var endOfFile = false
     var written: UInt64 = 0
     var sent: Set<Closing> = []
     var partial: Closing?
-    var together: Bool?
     var answers: [Closing: Answer] = [:]
     var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-    /// Why this file failed, kept while the lane closes its handle and removes the partial
-    /// upload, so the next file starts on a clean channel.
+    /// Why this file failed, kept while its handle is closed and the partial upload removed,
+    /// so the channel is clean for the files after it.
     var failure: SFTPError?
 
     /// Bytes of one file kept outstanding, as OpenSSH's own client does (64 requests of 32 KB).
@@ -154,35 +225,24 @@ final class Lane {
     /// its longer list of outstanding packets on every call.
     static let inFlight = 2 << 20
 
-    /// The closing group's size on the wire at most: two requests around a handle of up to
-    /// 256 bytes (SFTP's limit).
-    static let closingBytes: UInt = 1024
+    /// Window the front's writes leave for the back's small requests: more than any of them
+    /// takes (a rename carries two paths of at most 4 KB each).
+    static let reserve = 16 << 10
 
-    init(sftp: OpaquePointer) { self.sftp = sftp }
+    /// An SFTP handle's longest form (the protocol's limit); libssh2 does not say a handle's length.
+    static let handleLimit = 256
 
-    func begin(index: Int, job: UploadJob) {
+    init(index: Int, job: UploadJob) {
         self.index = index
         self.job = job
-        step = .open
         input = FileHandle(forReadingAtPath: job.local.path)
-        window.removeAll(keepingCapacity: true)
-        unacknowledged = 0
-        endOfFile = false
-        written = 0
-        sent = []
-        partial = nil
-        together = nil
-        answers = [:]
-        failure = nil
     }
 
-    func reset() {
-        try? input?.close()
-        input = nil
-        index = nil
-        job = nil
-        handle = nil
-    }
+    deinit { try? input?.close() }
+
+    /// Written or failed: what is left (flushing, checking, closing, renaming, cleaning up)
+    /// is the back slot's work.
+    var wantsBack: Bool { step != .open && step != .write }
 
     private func again(_ session: OpaquePointer?) -> Bool { libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN }
 
@@ -191,8 +251,8 @@ final class Lane {
         libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
     }
 
-    private func error(_ operation: String, _ path: String, _ session: OpaquePointer?, status: UInt? = nil) -> SFTPError {
-        .last(operation, path, session: session, sftp: sftp, status: status)
+    private func error(_ operation: String, _ path: String, _ session: OpaquePointer?, _ lane: Lane, status: UInt? = nil) -> SFTPError {
+        .last(operation, path, session: session, sftp: lane.sftp, status: status)
     }
 
     /// Ends this file with `error`, after closing its handle if one is open and removing the
@@ -203,128 +263,162 @@ final class Lane {
         return .progressed
     }
 
-    func step(session: OpaquePointer?) -> Outcome {
-        guard let job else { return .waiting }
+    /// The most file bytes whose write requests take at most `wire` bytes of the channel:
+    /// libssh2 makes a request of every 30,000 bytes, each with a header of 25 bytes and the handle.
+    static func payload(fitting wire: Int) -> Int {
+        let header = 25 + handleLimit
+        let request = 30_000 + header
+        guard wire > 0 else { return 0 }
+        return wire / request * 30_000 + max(0, wire % request - header)
+    }
+
+    /// The size on the wire of a small request: its fields and, at most, a handle or two paths.
+    private static func small(_ paths: String...) -> Int { 64 + handleLimit + paths.reduce(0) { $0 + $1.utf8.count } }
+
+    func step(session: OpaquePointer?, lane: Lane) -> Outcome {
         switch step {
         case .open:
             guard input != nil else { return .finished(.failure(.localFile("cannot read \(job.local.path)"))) }
+            guard lane.window >= Upload.small(job.temporary) else { return .starved }
             let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
-            guard let opened = libssh2_sftp_open_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
-                return again(session) ? .waiting : .finished(.failure(error("creating", job.temporary, session)))
+            guard let opened = libssh2_sftp_open_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
+                return again(session) ? .waiting : .finished(.failure(error("creating", job.temporary, session, lane)))
             }
             handle = opened
             step = .write
             return .progressed
         case .write:
-            // libssh2 turns each call's buffer into pipelined write requests and returns what the
-            // server acknowledged; the next call passes the rest and may pass more. Topping the
-            // buffer up keeps close to `inFlight` bytes outstanding, so a distant server is never
-            // waited on per buffer; the acknowledged front is dropped once per `inFlight` bytes,
-            // which keeps the copying to about once per byte.
-            let pending = window.count - unacknowledged
-            if !endOfFile, pending <= Lane.inFlight * 3 / 4 {
-                if unacknowledged >= Lane.inFlight {
-                    window.removeFirst(unacknowledged)
-                    unacknowledged = 0
-                }
-                do {
-                    let more = try input!.read(upToCount: Lane.inFlight - pending) ?? Data()
-                    if more.isEmpty { endOfFile = true } else { window.append(contentsOf: more) }
-                } catch {
-                    return fail(.localFile("reading \(job.local.path): \(error)"))
-                }
-            }
-            if unacknowledged == window.count {
-                guard endOfFile else { return .progressed }
-                step = .finish
-                return .progressed
-            }
-            let acknowledged = window.withUnsafeBufferPointer { buffer in
-                buffer.baseAddress!.advanced(by: unacknowledged).withMemoryRebound(to: CChar.self, capacity: buffer.count - unacknowledged) {
-                    libssh2_sftp_write(handle, $0, buffer.count - unacknowledged)
-                }
-            }
-            // 0: the channel's window is full and nothing is acknowledged yet; libssh2 reports
-            // that without EAGAIN (and marks the session as waiting for the server).
-            if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) || acknowledged == 0 { return .waiting }
-            guard acknowledged > 0 else { return fail(error("writing", job.temporary, session)) }
-            unacknowledged += acknowledged
-            written += UInt64(acknowledged)
-            return .progressed
+            return write(session: session, lane: lane)
         case .finish:
-            // fsync and fstat go out together when the channel's window has room for both;
-            // otherwise one could be cut at the window and the other would follow its first
-            // part, so then they go one at a time. One that went out only in part (the socket
-            // was full) is finished before anything else is called.
-            if together == nil {
-                together = libssh2_channel_window_write_ex(libssh2_sftp_get_channel(sftp), nil) >= Lane.closingBytes
-            }
+            // fsync and fstat go out together, each once the window has room for it whole. One
+            // that went out only in part (the socket was full) is finished before anything else.
             if let partial {
-                guard settle(partial, session) else { return .waiting }
+                guard settle(partial, session, lane) else { return .waiting }
                 self.partial = nil
             }
             for request in Closing.allCases where !sent.contains(request) {
-                if together == false, sent.contains(where: { answers[$0] == nil }) { break }
-                guard settle(request, session) else {
+                guard lane.window >= Upload.small() else { return .starved }
+                guard settle(request, session, lane) else {
                     partial = request
                     return .waiting
                 }
             }
-            for request in Closing.allCases where sent.contains(request) && answers[request] == nil {
-                let code = call(request)
+            for request in Closing.allCases where answers[request] == nil {
+                let code = call(request, lane)
                 if code == LIBSSH2_ERROR_EAGAIN { return .waiting }
-                answers[request] = answer(code)
+                answers[request] = answer(code, lane)
             }
-            guard answers.count == Closing.allCases.count else { return .progressed }
             step = .close
             return .progressed
         case .close:
             // Alone and last: libssh2 frees the handle when the close ends, however it ends.
+            guard lane.window >= Upload.small() else { return .starved }
             let result = libssh2_sftp_close_handle(handle)
             if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
             handle = nil
-            let closing = result == 0 ? nil : error("closing", job.temporary, session)
-            if let failure = checkClosing(job, session) ?? closing { return fail(failure) }
+            let closing = result == 0 ? nil : error("closing", job.temporary, session, lane)
+            if let failure = checkClosing(session, lane) ?? closing { return fail(failure) }
             step = .rename
             return .progressed
         case .rename:
             // Never asked to overwrite: a file already under the final name is not ours to replace.
+            guard lane.window >= Upload.small(job.temporary, job.final) else { return .starved }
             let flags = Int(LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
-            let result = libssh2_sftp_rename_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
+            let result = libssh2_sftp_rename_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
             if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
-            guard result == 0 else { return fail(error("renaming \(job.temporary) to", job.final, session)) }
+            guard result == 0 else { return fail(error("renaming \(job.temporary) to", job.final, session, lane)) }
             return .finished(.success(UploadResult(bytes: written)))
         case .abandon:
+            guard lane.window >= Upload.small() else { return .starved }
             if libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN { return .waiting }
             handle = nil
             step = .discard
             return .progressed
         case .discard:
             // Only over a working connection; a failed transport has nothing more to say.
-            if failure?.breaksConnection == false,
-               libssh2_sftp_unlink_ex(sftp, job.temporary, UInt32(job.temporary.utf8.count)) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            if failure?.breaksConnection == false {
+                guard lane.window >= Upload.small(job.temporary) else { return .starved }
+                if libssh2_sftp_unlink_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count)) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            }
             return .finished(.failure(failure!))
         }
     }
 
+    /// libssh2 turns each call's buffer into pipelined write requests and returns what the
+    /// server acknowledged; the next call passes the rest and may pass more. Topping the buffer
+    /// up keeps close to `inFlight` bytes outstanding, so a distant server is never waited on per
+    /// buffer; the acknowledged front is dropped once per `inFlight` bytes, which keeps the
+    /// copying to about once per byte.
+    private func write(session: OpaquePointer?, lane: Lane) -> Outcome {
+        let pending = buffer.count - unacknowledged
+        if !endOfFile, pending <= Upload.inFlight * 3 / 4 {
+            if unacknowledged >= Upload.inFlight {
+                buffer.removeFirst(unacknowledged)
+                unacknowledged = 0
+            }
+            do {
+                let more = try input!.read(upToCount: Upload.inFlight - pending) ?? Data()
+                if more.isEmpty { endOfFile = true } else { buffer.append(contentsOf: more) }
+            } catch {
+                return fail(.localFile("reading \(job.local.path): \(error)"))
+            }
+        }
+        if unacknowledged == buffer.count {
+            guard endOfFile else { return .progressed }
+            step = .finish
+            return .progressed
+        }
+        // With a file in the back slot, only what fits the window whole, less the back's
+        // reserve. The count is bounded as a whole, not only its new part (libssh2 does not say
+        // what it still holds unsent), so nothing it sends in this call can be cut.
+        var count = buffer.count - unacknowledged
+        let windowBefore = lane.window
+        if lane.back != nil {
+            count = min(count, Upload.payload(fitting: windowBefore - Upload.reserve))
+            if count == 0, handedOver == written { return .starved }
+        }
+        let acknowledged = buffer.withUnsafeBufferPointer { bytes in
+            bytes.baseAddress!.advanced(by: unacknowledged).withMemoryRebound(to: CChar.self, capacity: count) {
+                libssh2_sftp_write(handle, $0, count)
+            }
+        }
+        if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) {
+            handedOver = max(handedOver, written + UInt64(count))
+            return .waiting
+        }
+        // 0: nothing acknowledged yet and no wait for the socket: the window is full (libssh2
+        // then marks the session as waiting for the server), or this call was given no new
+        // bytes and the acknowledgements it read are kept for the next one.
+        if acknowledged == 0 {
+            handedOver = max(handedOver, written + UInt64(count))
+            if lane.window > windowBefore { return .progressed }
+            return lane.back == nil ? .waiting : .starved
+        }
+        guard acknowledged > 0 else { return fail(error("writing", job.temporary, session, lane)) }
+        handedOver = max(handedOver, written + UInt64(count))
+        unacknowledged += acknowledged
+        written += UInt64(acknowledged)
+        return .progressed
+    }
+
     /// Sends `request` (or answers it, when the answer is already there). False while libssh2
     /// still holds part of it.
-    private func settle(_ request: Closing, _ session: OpaquePointer?) -> Bool {
-        let code = call(request)
+    private func settle(_ request: Closing, _ session: OpaquePointer?, _ lane: Lane) -> Bool {
+        let code = call(request, lane)
         if code == LIBSSH2_ERROR_EAGAIN {
             if sending(session) { return false }
         } else {
-            answers[request] = answer(code)
+            answers[request] = answer(code, lane)
         }
         sent.insert(request)
         return true
     }
 
-    private func answer(_ code: Int32) -> Answer {
-        Answer(code: code, status: code == LIBSSH2_ERROR_SFTP_PROTOCOL ? libssh2_sftp_last_error(sftp) : 0)
+    private func answer(_ code: Int32, _ lane: Lane) -> Answer {
+        Answer(code: code, status: code == LIBSSH2_ERROR_SFTP_PROTOCOL ? libssh2_sftp_last_error(lane.sftp) : 0)
     }
 
-    private func call(_ request: Closing) -> Int32 {
+    private func call(_ request: Closing, _ lane: Lane) -> Int32 {
         switch request {
         case .fsync: libssh2_sftp_fsync(handle)
         case .fstat: libssh2_sftp_fstat_ex(handle, &attributes, 0)
@@ -332,15 +426,15 @@ final class Lane {
     }
 
     /// What is wrong with a closed file; nil when it may be renamed into place.
-    private func checkClosing(_ job: UploadJob, _ session: OpaquePointer?) -> SFTPError? {
+    private func checkClosing(_ session: OpaquePointer?, _ lane: Lane) -> SFTPError? {
         let path = job.temporary
         if let fsync = answers[.fsync], fsync.code != 0,
            !(fsync.code == LIBSSH2_ERROR_SFTP_PROTOCOL && fsync.status == UInt(LIBSSH2_FX_OP_UNSUPPORTED)) {
             // fsync@openssh.com where offered; a server without it still gets the size check.
-            return error("flushing", path, session, status: fsync.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fsync.status : nil)
+            return error("flushing", path, session, lane, status: fsync.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fsync.status : nil)
         }
         if let fstat = answers[.fstat], fstat.code != 0 {
-            return error("checking the size of", path, session, status: fstat.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fstat.status : nil)
+            return error("checking the size of", path, session, lane, status: fstat.code == LIBSSH2_ERROR_SFTP_PROTOCOL ? fstat.status : nil)
         }
         if attributes.flags & UInt(LIBSSH2_SFTP_ATTR_SIZE) == 0 {
             return .remote(operation: "checking the size of", path: path, code: UInt(LIBSSH2_FX_FAILURE),

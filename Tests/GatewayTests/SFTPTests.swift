@@ -116,11 +116,14 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     /// Many files of awkward sizes (empty, one byte, around libssh2's packet size and the bytes
-    /// kept in flight) interleave on the shared channels and each arrives byte for byte.
+    /// kept in flight) interleave on the shared channels and each arrives byte for byte, on the
+    /// first attempt: a request cut at a channel's window with the other file's request in its
+    /// middle garbles that channel, which the server then waits on until the time-out (a retry
+    /// would hide it).
     @Test func manyFilesOfAwkwardSizesArriveByteForByte() throws {
         guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
-        let (home, gateway) = try home(server.destination())
+        let (home, gateway) = try home(server.destination(attempts: 1))
         let sizes = [0, 1, 29_999, 30_000, 30_001, 65_536, (2 << 20) - 1, (2 << 20) + 1, 3 << 20]
         var state: UInt32 = 88_172_645
         let pattern = [UInt8]((0..<(4 << 20)).map { _ -> UInt8 in
@@ -128,7 +131,7 @@ final class TestSFTPServer: @unchecked Sendable {
             return UInt8(truncatingIfNeeded: state)
         })
         var expected: [String: Data] = [:]
-        for i in 0..<60 {
+        for i in 0..<120 {
             let size = sizes[i % sizes.count] + i
             let bytes = Data(pattern[i..<(i + size)])
             let name = "file_\(i).xml"
@@ -136,7 +139,7 @@ final class TestSFTPServer: @unchecked Sendable {
             expected[name] = bytes
         }
         let summary = try gateway.push()
-        #expect(summary.delivered == 63 && summary.failed == 0, "\(summary.errors)")
+        #expect(summary.delivered == 123 && summary.failed == 0, "\(summary.errors)")
         #expect(!remoteFiles(server).contains { $0.hasPrefix(".") })
         for (name, bytes) in expected {
             #expect(FileManager.default.contents(atPath: server.root + "/pagero/" + name) == bytes, "\(name)")
