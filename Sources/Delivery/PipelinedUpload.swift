@@ -4,20 +4,26 @@ import Foundation
 import Glibc
 #endif
 
-/// One file to upload: written to `temporary`, renamed to `final` when whole.
+/// One file to upload: written to `temporary`, renamed to `final` when whole, and then
+/// announced by an empty `marker` file where the receiver wants one.
 public struct UploadJob: Sendable {
     public var local: URL
     public var temporary: String
     public var final: String
-    public init(local: URL, temporary: String, final: String) {
+    public var marker: String?
+    public init(local: URL, temporary: String, final: String, marker: String? = nil) {
         self.local = local
         self.temporary = temporary
         self.final = final
+        self.marker = marker
     }
 }
 
+/// A file whole under its final name.
 public struct UploadResult: Sendable {
     public var bytes: UInt64
+    /// Why its done-marker could not be written; the file itself is in place.
+    public var markerFailure: SFTPError?
 }
 
 extension SFTPConnection {
@@ -27,18 +33,21 @@ extension SFTPConnection {
     /// size on the open handle and renames to the final name, so the final name never shows a
     /// partial file. libssh2 runs in non-blocking mode and each file's steps form a small state
     /// machine: while one file waits for the server's answer, the others go on.
-    /// `completed` is called on this thread for each job, in completion order.
+    /// Done-markers are written one at a time over the connection's own channel, so the
+    /// file's channel goes on meanwhile. `completed` is called on this thread for each job, in
+    /// completion order; what it throws ends the call (files in flight then stay under their
+    /// temporary names, or arrive without being reported: the ledger's started records cover both).
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
-                           completed: (Int, Result<UploadResult, SFTPError>) -> Void) throws(SFTPError) {
+                           completed: (Int, Result<UploadResult, SFTPError>) throws -> Void) throws {
         guard !jobs.isEmpty else { return }
         var lanes: [Lane] = []
         for _ in 0..<min(channels, jobs.count) {
             guard let channel = libssh2_sftp_init(sessionPointer) else { break }
             lanes.append(Lane(sftp: channel))
         }
-        guard !lanes.isEmpty else { throw .session("no SFTP channel could be opened for parallel uploads") }
-        // Each call opens its channels and shuts them down at the end (keeping them for the
-        // next call gained nothing measurable).
+        guard !lanes.isEmpty else { throw SFTPError.session("no SFTP channel could be opened for parallel uploads") }
+        guard let ownChannel = sftpChannel else { throw SFTPError.session("the connection has no SFTP channel") }
+        let announcer = Announcer(sftp: ownChannel)
         defer {
             libssh2_session_set_blocking(sessionPointer, 1)
             if !broken {
@@ -46,6 +55,7 @@ extension SFTPConnection {
                     for upload in [lane.back, lane.front] { if let handle = upload?.handle { libssh2_sftp_close_handle(handle) } }
                     libssh2_sftp_shutdown(lane.sftp)
                 }
+                if let handle = announcer.handle { libssh2_sftp_close_handle(handle) }
             }
         }
         libssh2_session_set_blocking(sessionPointer, 0)
@@ -54,15 +64,16 @@ extension SFTPConnection {
         // A request that libssh2 could send only in part (the socket was full) must be finished
         // before any other request goes out on the session (libssh2 keeps the rest of that one
         // packet), so an upload stuck sending is the only one stepped until it is through.
-        var pinned: (lane: Lane, upload: Upload)?
+        enum Stepper { case upload(Lane, Upload), announcer }
+        var pinned: Stepper?
         var progressed = false
         var starved = false
-        /// Steps one upload; false when the session is pinned to it.
-        func step(_ upload: Upload, in lane: Lane) -> Bool {
-            switch upload.step(session: sessionPointer, lane: lane) {
+        /// Acts on one step's outcome; false when the session is pinned to the one who took it.
+        func handle(_ outcome: Upload.Outcome, of stepper: Stepper, finished: (Result<UploadResult, SFTPError>) throws -> Void) throws -> Bool {
+            switch outcome {
             case .waiting:
                 if libssh2_session_block_directions(sessionPointer) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
-                    pinned = (lane, upload)
+                    pinned = stepper
                     return false
                 }
             case .starved:
@@ -73,32 +84,54 @@ extension SFTPConnection {
             case .finished(let result):
                 progressed = true
                 pinned = nil
-                active -= 1
                 if case .failure(let error) = result, error.breaksConnection { broken = true }
-                lane.remove(upload)
-                completed(upload.index, result)
+                if case .success(let upload) = result, let error = upload.markerFailure, error.breaksConnection { broken = true }
+                try finished(result)
             }
             return true
+        }
+        func step(_ stepper: Stepper) throws -> Bool {
+            switch stepper {
+            case .upload(let lane, let upload):
+                return try handle(upload.step(session: sessionPointer, lane: lane), of: stepper) { result in
+                    lane.remove(upload)
+                    if case .success(let done) = result, let marker = upload.job.marker {
+                        announcer.queue.append(Announcer.Item(index: upload.index, marker: marker, result: done))
+                    } else {
+                        active -= 1
+                        try completed(upload.index, result)
+                    }
+                }
+            case .announcer:
+                guard let (index, outcome) = announcer.step(session: sessionPointer, broken: broken) else { return true }
+                return try handle(outcome, of: stepper) { result in
+                    active -= 1
+                    try completed(index, result)
+                }
+            }
         }
         repeat {
             progressed = false
             starved = false
-            if let (lane, upload) = pinned {
-                if !step(upload, in: lane) {
+            if let stepper = pinned {
+                if try !step(stepper) {
                     if !progressed { try wait() }
                     continue
                 }
             }
-            lanes: for lane in lanes {
-                if let back = lane.back, !step(back, in: lane) { break lanes }
-                if lane.promote() { progressed = true }
-                if lane.front == nil, next < jobs.count {
-                    lane.front = Upload(index: next, job: jobs[next])
-                    next += 1
-                    active += 1
-                    progressed = true
+            lanes: do {
+                for lane in lanes {
+                    if let back = lane.back, try !step(.upload(lane, back)) { break lanes }
+                    if lane.promote() { progressed = true }
+                    if lane.front == nil, next < jobs.count {
+                        lane.front = Upload(index: next, job: jobs[next])
+                        next += 1
+                        active += 1
+                        progressed = true
+                    }
+                    if let front = lane.front, !front.wantsBack, try !step(.upload(lane, front)) { break lanes }
                 }
-                if let front = lane.front, !front.wantsBack, !step(front, in: lane) { break lanes }
+                _ = try step(.announcer)
             }
             if !progressed { try wait() }
         } while active > 0
@@ -106,14 +139,25 @@ extension SFTPConnection {
         func wait() throws(SFTPError) {
             do {
                 try waitForSocket(starved: starved)
+                if starved { try readArrivals(channels: lanes.map(\.channel) + [announcer.channel]) }
             } catch {
                 broken = true
                 throw error
             }
-            // An upload that found its channel's window too small has called nothing that reads
-            // the server's window adjustments; this reads what has arrived, and only that.
-            if starved { libssh2_channel_wait_eof(libssh2_sftp_get_channel(lanes[0].sftp)) }
         }
+    }
+
+    /// Has libssh2 read what the server sent: an upload that found its channel's window too
+    /// small has called nothing that would, and only the server's window adjustment moves it
+    /// on. Waiting for a channel's end reads everything that has arrived and nothing else; a
+    /// channel whose end has come (its SFTP server is gone) reads nothing, so the next is asked.
+    private func readArrivals(channels: [OpaquePointer]) throws(SFTPError) {
+        for channel in channels {
+            let result = libssh2_channel_wait_eof(channel)
+            if result == LIBSSH2_ERROR_EAGAIN { return }
+            if result < 0 { throw .last("reading from the server", session: sessionPointer, sftp: nil) }
+        }
+        throw .session("every SFTP channel of the session has ended")
     }
 
     /// Waits until the socket can move in the direction libssh2 is blocked on (or, for a
@@ -131,6 +175,68 @@ extension SFTPConnection {
     }
 }
 
+/// Writes the done-markers of files renamed into place, one at a time, over the connection's
+/// own SFTP channel, so that a file's channel goes on with the next file meanwhile.
+final class Announcer {
+    struct Item {
+        var index: Int
+        var marker: String
+        var result: UploadResult
+    }
+
+    let sftp: OpaquePointer
+    let channel: OpaquePointer
+    var queue: [Item] = []
+    private var next = 0
+    var handle: OpaquePointer?
+    /// The current request has gone out; its answer is awaited.
+    private var requested = false
+
+    init(sftp: OpaquePointer) {
+        self.sftp = sftp
+        channel = libssh2_sftp_get_channel(sftp)
+    }
+
+    /// The index of the file whose marker moved and how; nil with nothing to do.
+    func step(session: OpaquePointer?, broken: Bool) -> (Int, Upload.Outcome)? {
+        guard next < queue.count else { return nil }
+        let item = queue[next]
+        func done(_ failure: SFTPError?) -> (Int, Upload.Outcome) {
+            requested = false
+            next += 1
+            if next == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                next = 0
+            }
+            var result = item.result
+            result.markerFailure = failure
+            return (item.index, .finished(.success(result)))
+        }
+        if broken { return done(.session("the connection failed before the done-marker \(item.marker) was written")) }
+        guard requested || Int(libssh2_channel_window_write_ex(channel, nil)) >= Upload.small(item.marker) else { return (item.index, .starved) }
+        guard let handle else {
+            let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+            guard let opened = libssh2_sftp_open_ex(sftp, item.marker, UInt32(item.marker.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
+                if libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN {
+                    requested = true
+                    return (item.index, .waiting)
+                }
+                return done(.last("creating the done-marker", item.marker, session: session, sftp: sftp))
+            }
+            handle = opened
+            requested = false
+            return (item.index, .progressed)
+        }
+        let closed = libssh2_sftp_close_handle(handle)
+        if closed == LIBSSH2_ERROR_EAGAIN {
+            requested = true
+            return (item.index, .waiting)
+        }
+        self.handle = nil
+        return done(closed == 0 ? nil : .last("closing the done-marker", item.marker, session: session, sftp: sftp))
+    }
+}
+
 /// One SFTP channel, working on up to two files at once: the front one opens and writes while
 /// the back one is flushed, checked, closed and renamed. The server takes a channel's requests
 /// in turn, so the next file's open and write go out behind the last one's fsync instead of
@@ -138,10 +244,13 @@ extension SFTPConnection {
 ///
 /// Two files share the channel's one byte stream, so no request may ever go out in part: a
 /// request cut at the channel's flow-control window (the server's allowance of unread bytes)
-/// would have the other file's next request land in its middle. libssh2 cuts requests at
-/// the window and does not say so, so every request is given only when it fits whole: the
-/// front's writes leave `Upload.reserve` bytes of the window for the back's small requests,
-/// and a small request waits until the window has room for it.
+/// would have the other file's next request land in its middle, and so would a failed file's
+/// close (libssh2 drops the rest of a cut write when the server refuses an earlier one). libssh2
+/// cuts requests at the window and does not say so, so every request is given only when it
+/// fits whole: writes pass only what fits, less `Upload.reserve` bytes kept for the small
+/// requests, and a small request waits until the window has room for it. (libssh2 also cuts at
+/// the server's largest packet; a write request of up to 30,281 bytes stays whole with servers
+/// that take 32 KB packets, as OpenSSH does and RFC 4254 expects.)
 ///
 /// libssh2 keeps one request of each kind in progress per channel (open, write, fsync, fstat,
 /// rename and unlink each have one slot), so opening and writing are the front's alone and
@@ -218,6 +327,11 @@ final class Upload {
     /// Why this file failed, kept while its handle is closed and the partial upload removed,
     /// so the channel is clean for the files after it.
     var failure: SFTPError?
+    /// The current step's request has gone out (its answer is awaited; the window no longer matters).
+    private var requested = false
+    /// A write libssh2 could send only in part (the socket was full): it is called again with
+    /// the same bytes before anything else, and nothing is read from the file meanwhile.
+    private var resending: Int?
 
     /// Bytes of one file kept outstanding, as OpenSSH's own client does (64 requests of 32 KB).
     /// Measured for 20 MB over a 20 ms round trip: 2 MB topped up at three quarters 0.71 s (the
@@ -225,8 +339,8 @@ final class Upload {
     /// its longer list of outstanding packets on every call.
     static let inFlight = 2 << 20
 
-    /// Window the front's writes leave for the back's small requests: more than any of them
-    /// takes (a rename carries two paths of at most 4 KB each).
+    /// Window the writes leave for the small requests: more than any of them takes (a rename
+    /// carries two paths of at most 4 KB each).
     static let reserve = 16 << 10
 
     /// An SFTP handle's longest form (the protocol's limit); libssh2 does not say a handle's length.
@@ -240,9 +354,10 @@ final class Upload {
 
     deinit { try? input?.close() }
 
-    /// Written or failed: what is left (flushing, checking, closing, renaming, cleaning up)
-    /// is the back slot's work.
-    var wantsBack: Bool { step != .open && step != .write }
+    /// Written or failed: what is left (flushing, checking, closing, renaming, removing a
+    /// partial upload) is the back slot's work. A failed front closes its own handle first
+    /// (libssh2 keeps a close's progress on the handle, not the channel).
+    var wantsBack: Bool { step != .open && step != .write && step != .abandon }
 
     private func again(_ session: OpaquePointer?) -> Bool { libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN }
 
@@ -259,8 +374,23 @@ final class Upload {
     /// partial upload (which would otherwise hold the space a full disk needs for the next file).
     private func fail(_ error: SFTPError) -> Outcome {
         failure = error
-        step = handle == nil ? .discard : .abandon
+        return go(handle == nil ? .discard : .abandon)
+    }
+
+    private func go(_ next: Step) -> Outcome {
+        step = next
+        requested = false
         return .progressed
+    }
+
+    /// Whether the current step's request may be called: it has gone out already, or the
+    /// channel's window has room for all of its `bytes`.
+    private func room(_ bytes: Int, _ lane: Lane) -> Bool { requested || lane.window >= bytes }
+
+    /// libssh2 says to call again: the request has gone out (or part of it, which the pin finishes).
+    private func awaiting() -> Outcome {
+        requested = true
+        return .waiting
     }
 
     /// The most file bytes whose write requests take at most `wire` bytes of the channel:
@@ -273,20 +403,19 @@ final class Upload {
     }
 
     /// The size on the wire of a small request: its fields and, at most, a handle or two paths.
-    private static func small(_ paths: String...) -> Int { 64 + handleLimit + paths.reduce(0) { $0 + $1.utf8.count } }
+    static func small(_ paths: String...) -> Int { 64 + handleLimit + paths.reduce(0) { $0 + $1.utf8.count } }
 
     func step(session: OpaquePointer?, lane: Lane) -> Outcome {
         switch step {
         case .open:
             guard input != nil else { return .finished(.failure(.localFile("cannot read \(job.local.path)"))) }
-            guard lane.window >= Upload.small(job.temporary) else { return .starved }
+            guard room(Upload.small(job.temporary), lane) else { return .starved }
             let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
             guard let opened = libssh2_sftp_open_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count), flags, 0o644, LIBSSH2_SFTP_OPENFILE) else {
-                return again(session) ? .waiting : .finished(.failure(error("creating", job.temporary, session, lane)))
+                return again(session) ? awaiting() : .finished(.failure(error("creating", job.temporary, session, lane)))
             }
             handle = opened
-            step = .write
-            return .progressed
+            return go(.write)
         case .write:
             return write(session: session, lane: lane)
         case .finish:
@@ -308,37 +437,34 @@ final class Upload {
                 if code == LIBSSH2_ERROR_EAGAIN { return .waiting }
                 answers[request] = answer(code, lane)
             }
-            step = .close
-            return .progressed
+            return go(.close)
         case .close:
             // Alone and last: libssh2 frees the handle when the close ends, however it ends.
-            guard lane.window >= Upload.small() else { return .starved }
+            guard room(Upload.small(), lane) else { return .starved }
             let result = libssh2_sftp_close_handle(handle)
-            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            if result == LIBSSH2_ERROR_EAGAIN { return awaiting() }
             handle = nil
             let closing = result == 0 ? nil : error("closing", job.temporary, session, lane)
             if let failure = checkClosing(session, lane) ?? closing { return fail(failure) }
-            step = .rename
-            return .progressed
+            return go(.rename)
         case .rename:
             // Never asked to overwrite: a file already under the final name is not ours to replace.
-            guard lane.window >= Upload.small(job.temporary, job.final) else { return .starved }
+            guard room(Upload.small(job.temporary, job.final), lane) else { return .starved }
             let flags = Int(LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
             let result = libssh2_sftp_rename_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count), job.final, UInt32(job.final.utf8.count), flags)
-            if result == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            if result == LIBSSH2_ERROR_EAGAIN { return awaiting() }
             guard result == 0 else { return fail(error("renaming \(job.temporary) to", job.final, session, lane)) }
             return .finished(.success(UploadResult(bytes: written)))
         case .abandon:
-            guard lane.window >= Upload.small() else { return .starved }
-            if libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+            guard room(Upload.small(), lane) else { return .starved }
+            if libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN { return awaiting() }
             handle = nil
-            step = .discard
-            return .progressed
+            return go(.discard)
         case .discard:
             // Only over a working connection; a failed transport has nothing more to say.
             if failure?.breaksConnection == false {
-                guard lane.window >= Upload.small(job.temporary) else { return .starved }
-                if libssh2_sftp_unlink_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count)) == LIBSSH2_ERROR_EAGAIN { return .waiting }
+                guard room(Upload.small(job.temporary), lane) else { return .starved }
+                if libssh2_sftp_unlink_ex(lane.sftp, job.temporary, UInt32(job.temporary.utf8.count)) == LIBSSH2_ERROR_EAGAIN { return awaiting() }
             }
             return .finished(.failure(failure!))
         }
@@ -350,52 +476,50 @@ final class Upload {
     /// buffer; the acknowledged front is dropped once per `inFlight` bytes, which keeps the
     /// copying to about once per byte.
     private func write(session: OpaquePointer?, lane: Lane) -> Outcome {
-        let pending = buffer.count - unacknowledged
-        if !endOfFile, pending <= Upload.inFlight * 3 / 4 {
-            if unacknowledged >= Upload.inFlight {
-                buffer.removeFirst(unacknowledged)
-                unacknowledged = 0
+        var count: Int
+        if let resending {
+            count = resending
+        } else {
+            let pending = buffer.count - unacknowledged
+            if !endOfFile, pending <= Upload.inFlight * 3 / 4 {
+                if unacknowledged >= Upload.inFlight {
+                    buffer.removeFirst(unacknowledged)
+                    unacknowledged = 0
+                }
+                do {
+                    let more = try input!.read(upToCount: Upload.inFlight - pending) ?? Data()
+                    if more.isEmpty { endOfFile = true } else { buffer.append(contentsOf: more) }
+                } catch {
+                    return fail(.localFile("reading \(job.local.path): \(error)"))
+                }
             }
-            do {
-                let more = try input!.read(upToCount: Upload.inFlight - pending) ?? Data()
-                if more.isEmpty { endOfFile = true } else { buffer.append(contentsOf: more) }
-            } catch {
-                return fail(.localFile("reading \(job.local.path): \(error)"))
+            if unacknowledged == buffer.count {
+                return endOfFile ? go(.finish) : .progressed
             }
-        }
-        if unacknowledged == buffer.count {
-            guard endOfFile else { return .progressed }
-            step = .finish
-            return .progressed
-        }
-        // With a file in the back slot, only what fits the window whole, less the back's
-        // reserve. The count is bounded as a whole, not only its new part (libssh2 does not say
-        // what it still holds unsent), so nothing it sends in this call can be cut.
-        var count = buffer.count - unacknowledged
-        let windowBefore = lane.window
-        if lane.back != nil {
-            count = min(count, Upload.payload(fitting: windowBefore - Upload.reserve))
+            // Only what fits the window whole, less the reserve. The count is bounded as a
+            // whole, not only its new part (libssh2 does not say what it still holds unsent),
+            // so nothing it sends in this call can be cut.
+            count = min(buffer.count - unacknowledged, Upload.payload(fitting: lane.window - Upload.reserve))
             if count == 0, handedOver == written { return .starved }
         }
+        let windowBefore = lane.window
+        let offersMore = written + UInt64(count) > handedOver
         let acknowledged = buffer.withUnsafeBufferPointer { bytes in
             bytes.baseAddress!.advanced(by: unacknowledged).withMemoryRebound(to: CChar.self, capacity: count) {
                 libssh2_sftp_write(handle, $0, count)
             }
         }
-        if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) {
-            handedOver = max(handedOver, written + UInt64(count))
-            return .waiting
-        }
-        // 0: nothing acknowledged yet and no wait for the socket: the window is full (libssh2
-        // then marks the session as waiting for the server), or this call was given no new
-        // bytes and the acknowledgements it read are kept for the next one.
+        handedOver = max(handedOver, written + UInt64(count))
+        resending = acknowledged == Int(LIBSSH2_ERROR_EAGAIN) && sending(session) ? count : nil
+        if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
+        // 0: nothing acknowledged and no wait for the socket. Given no new bytes, libssh2 keeps
+        // what it read for the next call, which the window may now allow; given new bytes, it
+        // was still answering an earlier file's last write (a file that failed while its
+        // writes were out) and takes them on the next call.
         if acknowledged == 0 {
-            handedOver = max(handedOver, written + UInt64(count))
-            if lane.window > windowBefore { return .progressed }
-            return lane.back == nil ? .waiting : .starved
+            return offersMore || lane.window > windowBefore ? .progressed : .starved
         }
         guard acknowledged > 0 else { return fail(error("writing", job.temporary, session, lane)) }
-        handedOver = max(handedOver, written + UInt64(count))
         unacknowledged += acknowledged
         written += UInt64(acknowledged)
         return .progressed

@@ -139,6 +139,7 @@ public final class SFTPConnection {
     var sessionPointer: OpaquePointer? { session }
     var socketDescriptor: Int32 { socket }
     var ioTimeout: TimeInterval { endpoint.ioTimeout }
+    var sftpChannel: OpaquePointer? { sftp }
     private var sftp: OpaquePointer?
 
     private static let initialise: Void = {

@@ -113,18 +113,30 @@ struct Pusher {
                 // Not there: recorded under the name they go up with today (a `{date}` may differ).
                 let moved = uploads.filter { item in item.earlierPath.map { $0 != finalPath(item, destination) } ?? false }
                 try recordStarted(moved, destination: destination) { finalPath($0, destination) }
-                // Files go up several at a time over parallel channels of the session, and are
-                // recorded in batches: a crash before a batch is recorded leaves `started` records
-                // whose final names exist remotely, which the next run counts as delivered.
-                for batch in stride(from: 0, to: uploads.count, by: 200).map({ Array(uploads[$0..<min($0 + 200, uploads.count)]) }) {
-                    var failure: SFTPError?
-                    // The SHA-256 of each file is computed on the other core while it uploads.
-                    let hashes = FileHashes(batch.map(\.file))
-                    let jobs = batch.map { UploadJob(local: $0.file, temporary: temporaryPath($0, destination), final: finalPath($0, destination)) }
+                // Files go up several at a time over parallel channels of the one session and are
+                // recorded as they arrive, a few at a time: a crash before a file is recorded
+                // leaves its `started` record, whose final name the next run finds on the server.
+                // The SHA-256 of each file is computed on the other core while they upload.
+                let hashes = FileHashes(uploads.map(\.file))
+                func recordDelivered() throws {
+                    let digests = hashes.wait()
+                    for i in delivered.indices { delivered[i].record.sha256 = digests[delivered[i].file] ?? "" }
+                    let sent = Set(delivered.map(\.file))
+                    try record(delivered, destination: destination)
+                    delivered.removeAll()
+                    remaining.removeAll { sent.contains($0) }
+                }
+                var failure: SFTPError?
+                let jobs = uploads.map { item in
+                    let final = finalPath(item, destination)
+                    return UploadJob(local: item.file, temporary: temporaryPath(item, destination), final: final,
+                                     marker: destination.doneMarker.map { final + $0 })
+                }
+                do {
                     try connection.uploadMany(jobs) { index, result in
+                        let item = uploads[index]
                         switch result {
-                        case .success(let upload):
-                            let item = batch[index]
+                        case .success(let upload) where upload.markerFailure == nil:
                             delivered.append((item.file, DeliveryRecord(
                                 destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: jobs[index].final,
                                 size: Int(upload.bytes), sha256: "", state: .delivered, attempts: (item.earlier?.attempts ?? 0) + 1,
@@ -132,44 +144,35 @@ struct Pusher {
                             summary.delivered += 1
                             summary.bytes += upload.bytes
                             progress?("\(destination.name): \(item.file.lastPathComponent)")
+                            if delivered.count >= Self.recordEvery { try recordDelivered() }
+                        case .success(let upload):
+                            // In place but not announced: never failed for the connection's sake (the
+                            // next attempt or run finds it, writes the marker and records it, and
+                            // never sends it again); a marker refused by the server fails it.
+                            let error = upload.markerFailure!
+                            if error.breaksConnection { unannounced.insert(item.file) } else { failures[item.file] = error }
+                            if failure == nil, error.breaksConnection { failure = error }
                         case .failure(let error):
-                            failures[batch[index].file] = error
+                            failures[item.file] = error
                             if failure == nil, error.breaksConnection { failure = error }
                         }
                     }
-                    if let marker = destination.doneMarker {
-                        for (_, record) in delivered { try connection.touch(record.remotePath + marker) }
-                    }
-                    let digests = hashes.wait()
-                    for i in delivered.indices { delivered[i].record.sha256 = digests[delivered[i].file] ?? "" }
-                    let sent = Set(delivered.map(\.file))
-                    try record(delivered, destination: destination)
-                    delivered.removeAll()
-                    remaining.removeAll { sent.contains($0) }
-                    if let failure { throw failure }
-                    // A file's own failure (a remote status, an unreadable local file) is
-                    // recorded now; the connection carries on with the others.
-                    for item in batch where failures[item.file] != nil {
-                        try fail(item.file, failures[item.file]!, attempt: nil, destination: destination, &summary)
-                    }
-                    remaining.removeAll { failures[$0] != nil }
-                    failures.removeAll()
+                } catch let error as SFTPError {
+                    failure = failure ?? error
                 }
+                // Delivered before anything failed: recorded whatever comes next.
+                try recordDelivered()
+                if let failure { throw failure }
+                // A file's own failure (a remote status, an unreadable local file) is recorded
+                // now; the connection carried on with the others.
+                for item in uploads where failures[item.file] != nil {
+                    try fail(item.file, failures[item.file]!, attempt: nil, destination: destination, &summary)
+                }
+                remaining.removeAll { failures[$0] != nil }
+                failures.removeAll()
             } catch let error as SFTPError {
-                // Files renamed into place before the connection failed: recorded now, or, where
-                // a done-marker is due, left `started` for the next attempt or run, which finds
-                // them on the server, writes the marker and records them (never failed, never
-                // sent again).
-                if destination.doneMarker == nil {
-                    for i in delivered.indices { delivered[i].record.sha256 = (try? SHA256.hex(fileAt: delivered[i].file)) ?? "" }
-                    try record(delivered, destination: destination)
-                    let sent = Set(delivered.map(\.file))
-                    remaining.removeAll { sent.contains($0) }
-                } else {
-                    unannounced.formUnion(delivered.map(\.file))
-                    summary.delivered -= delivered.count
-                    summary.bytes -= delivered.reduce(0) { $0 + UInt64($1.record.size) }
-                }
+                // Found on the server (and announced) before the connection failed.
+                try record(delivered, destination: destination)
                 if error.isTransient, attempt < destination.retry.attempts {
                     attempt += 1
                     let wait = destination.retry.delay(beforeAttempt: attempt, jitter: random())
@@ -192,6 +195,10 @@ struct Pusher {
         try recordFailure(file, destination: destination, reason: reason)
         summary.failed += 1
     }
+
+    /// Delivered files are recorded (and moved to `sent/`) in groups of this many: a
+    /// transaction per file would cost more than the upload.
+    static let recordEvery = 100
 
     private func finalPath(_ item: Prepared, _ destination: DestinationSettings) -> String {
         destination.remoteDirectory + "/" + item.remoteName
