@@ -40,13 +40,13 @@ extension SFTPConnection {
     public func uploadMany(_ jobs: [UploadJob], channels: Int = 8,
                            completed: (Int, Result<UploadResult, SFTPError>) throws -> Void) throws {
         guard !jobs.isEmpty else { return }
+        guard let ownChannel = sftpChannel else { throw SFTPError.session("the connection has no SFTP channel") }
         var lanes: [Lane] = []
         for _ in 0..<min(channels, jobs.count) {
             guard let channel = libssh2_sftp_init(sessionPointer) else { break }
             lanes.append(Lane(sftp: channel))
         }
         guard !lanes.isEmpty else { throw SFTPError.session("no SFTP channel could be opened for parallel uploads") }
-        guard let ownChannel = sftpChannel else { throw SFTPError.session("the connection has no SFTP channel") }
         let announcer = Announcer(sftp: ownChannel)
         defer {
             libssh2_session_set_blocking(sessionPointer, 1)
@@ -265,10 +265,17 @@ final class Lane {
     init(sftp: OpaquePointer) {
         self.sftp = sftp
         channel = libssh2_sftp_get_channel(sftp)
+        var initial: UInt = 0
+        libssh2_channel_window_write_ex(channel, &initial)
+        reserve = min(Upload.reserve, Int(initial) / 4)
     }
 
     /// Bytes the server will take on this channel now without waiting.
     var window: Int { Int(libssh2_channel_window_write_ex(channel, nil)) }
+
+    /// Window the writes leave for the small requests: `Upload.reserve`, or a quarter of what
+    /// a server with a small window allows (so that its writes are not starved for good).
+    let reserve: Int
 
     func remove(_ upload: Upload) {
         if front === upload { front = nil }
@@ -499,7 +506,7 @@ final class Upload {
             // Only what fits the window whole, less the reserve. The count is bounded as a
             // whole, not only its new part (libssh2 does not say what it still holds unsent),
             // so nothing it sends in this call can be cut.
-            count = min(buffer.count - unacknowledged, Upload.payload(fitting: lane.window - Upload.reserve))
+            count = min(buffer.count - unacknowledged, Upload.payload(fitting: lane.window - lane.reserve))
             if count == 0, handedOver == written { return .starved }
         }
         let windowBefore = lane.window

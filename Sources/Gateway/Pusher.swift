@@ -99,8 +99,12 @@ struct Pusher {
                         remaining.removeAll { $0 == item.file }
                     } else if let record = found {
                         // A crash between the rename and the marker would otherwise leave the
-                        // file unannounced for good.
-                        if let marker = destination.doneMarker { try connection.touch(record.remotePath + marker) }
+                        // file unannounced for good. A marker the server refuses fails this file alone.
+                        if let marker = destination.doneMarker, let refusal = try announce(record.remotePath + marker, over: connection) {
+                            try fail(item.file, refusal, attempt: nil, destination: destination, &summary)
+                            remaining.removeAll { $0 == item.file }
+                            continue
+                        }
                         delivered.append((item.file, record))
                         summary.alreadyThere += 1
                         remaining.removeAll { $0 == item.file }
@@ -119,7 +123,7 @@ struct Pusher {
                 // The SHA-256 of each file is computed on the other core while they upload.
                 let hashes = FileHashes(uploads.map(\.file))
                 func recordDelivered() throws {
-                    let digests = hashes.wait()
+                    let digests = hashes.wait(for: delivered.map(\.file))
                     for i in delivered.indices { delivered[i].record.sha256 = digests[delivered[i].file] ?? "" }
                     let sent = Set(delivered.map(\.file))
                     try record(delivered, destination: destination)
@@ -194,6 +198,16 @@ struct Pusher {
         if !summary.errors.contains("\(destination.name): \(reason)") { summary.errors.append("\(destination.name): \(reason)") }
         try recordFailure(file, destination: destination, reason: reason)
         summary.failed += 1
+    }
+
+    /// Writes a done-marker. The server's refusal is returned, to fail that file alone; a
+    /// broken connection is thrown.
+    private func announce(_ marker: String, over connection: SFTPConnection) throws(SFTPError) -> SFTPError? {
+        do { try connection.touch(marker) } catch {
+            if error.breaksConnection { throw error }
+            return error
+        }
+        return nil
     }
 
     /// Delivered files are recorded (and moved to `sent/`) in groups of this many: a
@@ -349,18 +363,33 @@ struct Pusher {
 /// SHA-256 of files, computed on a background thread.
 final class FileHashes: @unchecked Sendable {
     private var digests: [URL: String] = [:]
-    private let done = DispatchSemaphore(value: 0)
+    private var hashed: Set<URL> = []
+    private let progress = NSCondition()
 
+    /// Hashes `files` in their order (the order they go up in).
     init(_ files: [URL]) {
         DispatchQueue.global().async { [self] in
-            for file in files { digests[file] = try? SHA256.hex(fileAt: file) }
-            done.signal()
+            for file in files {
+                let digest = try? SHA256.hex(fileAt: file)
+                progress.lock()
+                digests[file] = digest
+                hashed.insert(file)
+                progress.broadcast()
+                progress.unlock()
+            }
         }
     }
 
-    func wait() -> [URL: String] {
-        done.wait()
-        done.signal()
-        return digests
+    /// The digests of `files` (which must be among those given), once each is computed;
+    /// nil for a file that could not be read.
+    func wait(for files: [URL]) -> [URL: String] {
+        progress.lock()
+        defer { progress.unlock() }
+        var found: [URL: String] = [:]
+        for file in files {
+            while !hashed.contains(file) { progress.wait() }
+            found[file] = digests[file]
+        }
+        return found
     }
 }

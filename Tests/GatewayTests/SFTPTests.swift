@@ -116,6 +116,13 @@ final class TestSFTPServer: @unchecked Sendable {
         }
         let uploaded = try FileManager.default.attributesOfItem(atPath: server.root + "/pagero/" + refused)[.modificationDate] as? Date
 
+        // Retried while the server still refuses its marker: found there, it fails again alone.
+        try Data("extra".utf8).write(to: outbox.appendingPathComponent("extra.xml"))
+        let again = try gateway.push(retryFailed: true)
+        #expect(again.delivered == 1 && again.failed == 1, "\(again.errors)")
+        #expect(Set(files(in: outbox)) == [refused, "sent"])
+        #expect(FileManager.default.fileExists(atPath: server.root + "/pagero/extra.xml.done"))
+
         try FileManager.default.removeItem(atPath: blocker)
         let second = try gateway.push(retryFailed: true)
         #expect(second.delivered == 0 && second.alreadyThere == 1 && second.failed == 0, "\(second.errors)")
