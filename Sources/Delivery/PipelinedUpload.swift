@@ -273,6 +273,10 @@ final class Lane {
     /// Bytes the server will take on this channel now without waiting.
     var window: Int { Int(libssh2_channel_window_write_ex(channel, nil)) }
 
+    /// libssh2 is waiting for the acknowledgements of this channel's last write: its next
+    /// write call collects them and makes no new requests (libssh2 keeps this per channel).
+    var writeAwaitsAcks = false
+
     /// Window the writes leave for the small requests: `Upload.reserve`, or a quarter of what
     /// a server with a small window allows (so that its writes are not starved for good).
     let reserve: Int
@@ -503,21 +507,26 @@ final class Upload {
             if unacknowledged == buffer.count {
                 return endOfFile ? go(.finish) : .progressed
             }
-            // Only what fits the window whole, less the reserve. The count is bounded as a
-            // whole, not only its new part (libssh2 does not say what it still holds unsent),
-            // so nothing it sends in this call can be cut.
-            count = min(buffer.count - unacknowledged, Upload.payload(fitting: lane.window - lane.reserve))
-            if count == 0, handedOver == written { return .starved }
+            // Beyond what libssh2 already holds, only new bytes whose requests fit the window
+            // whole, less the reserve, so nothing it sends in this call can be cut.
+            let held = Int(handedOver - written)
+            count = min(buffer.count - unacknowledged, held + Upload.payload(fitting: lane.window - lane.reserve))
+            if count == 0 { return .starved }
         }
         let windowBefore = lane.window
         let offersMore = written + UInt64(count) > handedOver
+        // libssh2 turns the new bytes into requests only when it is not collecting acknowledgements.
+        let makesRequests = !lane.writeAwaitsAcks
         let acknowledged = buffer.withUnsafeBufferPointer { bytes in
             bytes.baseAddress!.advanced(by: unacknowledged).withMemoryRebound(to: CChar.self, capacity: count) {
                 libssh2_sftp_write(handle, $0, count)
             }
         }
-        handedOver = max(handedOver, written + UInt64(count))
-        resending = acknowledged == Int(LIBSSH2_ERROR_EAGAIN) && sending(session) ? count : nil
+        if makesRequests { handedOver = max(handedOver, written + UInt64(count)) }
+        let cutShort = acknowledged == Int(LIBSSH2_ERROR_EAGAIN) && sending(session)
+        // EAGAIN otherwise: the requests are out (they always fit the window) and libssh2 waits for their answers.
+        lane.writeAwaitsAcks = acknowledged == Int(LIBSSH2_ERROR_EAGAIN) && !cutShort
+        resending = cutShort ? count : nil
         if acknowledged == Int(LIBSSH2_ERROR_EAGAIN) { return .waiting }
         // 0: nothing acknowledged and no wait for the socket. Given no new bytes, libssh2 keeps
         // what it read for the next call, which the window may now allow; given new bytes, it
