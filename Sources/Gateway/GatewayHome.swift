@@ -53,8 +53,13 @@ enum FileMoves {
     }
 
     /// rename(2): atomic within one file system, and replaces an existing file of that name.
+    /// The target's folder is made when it is missing (looked for only then: a push moves
+    /// thousands of files into one `sent/`).
     static func rename(_ from: URL, to: URL) throws {
-        try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if Foundation.rename(from.path, to.path) == 0 { return }
+        if errno == ENOENT, FileManager.default.fileExists(atPath: from.path) {
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         guard Foundation.rename(from.path, to.path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path,
                 NSLocalizedDescriptionKey: "cannot move \(from.path) to \(to.path): \(String(cString: strerror(errno)))"])

@@ -523,3 +523,24 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(files(in: home.appendingPathComponent("outbox/pagero")).count == 3)
     }
 }
+
+/// A destination's `fileName` pattern, filled in for one outbox file.
+@Suite struct RemoteNameTests {
+    func destination(_ pattern: String) -> DestinationSettings {
+        DestinationSettings(name: "pagero", endpoint: SFTPEndpoint(host: "h", port: 22, user: "u", privateKey: "k", knownHosts: "kh"),
+                            passphraseSource: nil, remoteDirectory: "/in", uploadDirectory: nil, outboxFolder: "pagero",
+                            fileName: pattern, doneMarker: nil, everyMinutes: nil, timesOfDay: [],
+                            retry: RetryPolicy(attempts: 1, initialDelay: 0, maxDelay: 0))
+    }
+
+    @Test func everyPlaceholderIsFilledIn() throws {
+        let date = try #require(CivilDate(year: 2026, month: 11, day: 24))
+        #expect(destination("{name}").remoteName(for: "exempel_1001.xml", invoice: "1001", date: date) == "exempel_1001.xml")
+        #expect(destination("{stem}_{date}.{ext}").remoteName(for: "exempel_1001.xml", invoice: nil, date: date) == "exempel_1001_20261124.xml")
+        #expect(destination("INV_{invoice}_{invoice}.{ext}").remoteName(for: "a.b.xml", invoice: "1001", date: date) == "INV_1001_1001.xml")
+        // Without an invoice, {invoice} is the stem; a name without an extension has an empty {ext}.
+        #expect(destination("{invoice}-{ext}").remoteName(for: "README", invoice: nil, date: date) == "README-")
+        // What is not a placeholder stays as written.
+        #expect(destination("{other}_{stem}{").remoteName(for: "x.xml", invoice: nil, date: date) == "{other}_x{")
+    }
+}
