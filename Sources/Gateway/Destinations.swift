@@ -76,8 +76,8 @@ public struct DestinationSettings: Sendable {
         return endpoint
     }
 
-    /// The `fileName` pattern filled in, in one pass (Foundation's replacing on Linux took
-    /// about as long per file as a file's upload).
+    /// The `fileName` pattern filled in, in one pass (Foundation's string replacing goes
+    /// through ICU's regular expressions on Linux, and this runs for every file of a push).
     func remoteName(for local: String, invoice: String?, date: CivilDate) -> String {
         let dot = local.lastIndex(of: ".").flatMap { $0 == local.startIndex ? nil : $0 }
         let stem = dot.map { String(local[..<$0]) } ?? local
