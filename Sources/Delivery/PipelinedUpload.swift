@@ -247,7 +247,7 @@ final class Announcer {
 /// would have the other file's next request land in its middle, and so would a failed file's
 /// close (libssh2 drops the rest of a cut write when the server refuses an earlier one). libssh2
 /// cuts requests at the window and does not say so, so every request is given only when it
-/// fits whole: writes pass only what fits, less `Upload.reserve` bytes kept for the small
+/// fits whole: writes pass only what fits, less `reserve` bytes kept for the small
 /// requests, and a small request waits until the window has room for it. (libssh2 also cuts at
 /// the server's largest packet; a write request of up to 30,281 bytes stays whole with servers
 /// that take 32 KB packets, as OpenSSH does and RFC 4254 expects.)

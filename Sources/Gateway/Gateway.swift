@@ -170,7 +170,7 @@ final class Flag: @unchecked Sendable {
     }
 }
 
-/// The result of work on another thread, waited for once.
+/// The result of work on another thread, once it is there (waited for as often as needed).
 final class Outcome<T>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<T, any Error>?
@@ -180,6 +180,7 @@ final class Outcome<T>: @unchecked Sendable {
     }
     func wait() -> Result<T, any Error> {
         done.wait()
+        done.signal()
         return result!
     }
 }
