@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     public var mappingValues: [String: String]
     /// SFTP destinations by name (21grams, pagero, ...).
     public var destinations: [String: DestinationSettings]
+    /// How long a command that changes the home waits for another one to finish.
+    public var lockWait: Duration = .seconds(30)
 
     public static let fileName = "gateway.yml"
 
@@ -58,7 +60,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -138,9 +140,11 @@ public struct GatewayConfiguration: Sendable {
                 }
             }
             let ledger = try top.optionalText("ledger", maxLength: 1000) ?? "ledger.sqlite"
-            return GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
-                                        ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
-                                        mappingValues: mappingValues, destinations: destinations)
+            var configuration = GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
+                                                     ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
+                                                     mappingValues: mappingValues, destinations: destinations)
+            if let seconds = try top.optionalInteger("lockWaitSeconds", range: 0...3600) { configuration.lockWait = .seconds(seconds) }
+            return configuration
         } catch {
             throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
         }

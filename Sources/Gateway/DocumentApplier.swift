@@ -56,6 +56,10 @@ struct DocumentApplier {
         if try tx.hasSeen(type: "order", key: order.orderNumber, hash: hash) {
             return .unchanged("order \(order.orderNumber) is already known with this content")
         }
+        if let (field, amount) = factory.amountOverLimit(order) {
+            return .refused(DocumentRefusal(field: field, expected: "line amounts and an invoice total of at most 12 digits before the point (999999999999.99)",
+                                            found: amount.fixed(2)))
+        }
         if let stored = try tx.order(order.orderNumber) {
             if let invoice = stored.invoiceNumber {
                 return .refused(DocumentRefusal(field: "orderNumber", expected: "a new order number or the same content: order \(order.orderNumber) is already invoiced as \(invoice)", found: "other content"))
@@ -173,7 +177,10 @@ struct DocumentApplier {
         let total = try tx.addPayment(payment, at: now)
         try tx.markSeen(type: "payment", key: payment.invoiceNumber, hash: hash)
         let invoice = record.invoice
-        let detail = "\(payment.amount.fixed(2)) \(invoice.currency) paid \(Instant.format(payment.paidAt)); \(total.fixed(2)) of \(invoice.totals.payable.fixed(2)) paid in all"
+        var detail = "\(payment.amount.fixed(2)) \(invoice.currency) paid \(Instant.format(payment.paidAt)); \(total.fixed(2)) of \(invoice.totals.payable.fixed(2)) paid in all"
+        if total > invoice.totals.payable {
+            detail += "; overpaid by \((total - invoice.totals.payable).fixed(2)) \(invoice.currency), to be refunded or settled"
+        }
         if total >= invoice.totals.payable, invoice.status != .paid {
             try tx.setStatus(invoice: invoice.number, to: .paid, at: now, event: "paid", detail: detail)
         } else {

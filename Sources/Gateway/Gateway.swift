@@ -15,6 +15,7 @@ public final class Gateway {
     public let catalog: MappingCatalog
     public let clock: any GatewayClock
     public var progress: (@Sendable (String) -> Void)?
+    private var lock: HomeLock?
 
     /// Loads and checks everything before any file is touched: a wrong setting or a broken
     /// mapping stops here with the file, key or line to fix.
@@ -35,6 +36,16 @@ public final class Gateway {
         }
     }
 
+    /// Runs `body` holding the home's lock (one run at a time per home), waiting for another
+    /// holder as `lockWaitSeconds` allows. Every operation that changes the ledger or the
+    /// folders runs inside it; a long-lived caller (the service) takes it once around its life.
+    public func exclusively<T>(_ command: String, _ body: () throws -> T) throws -> T {
+        if lock != nil { return try body() }
+        lock = try HomeLock.acquire(home, command: command, timeout: configuration.lockWait)
+        defer { lock = nil }
+        return try body()
+    }
+
     public struct ProcessSummary: Sendable, Codable {
         public var intake: IntakeSummary
         public var publishing: PublishSummary
@@ -48,6 +59,10 @@ public final class Gateway {
     /// `retryFailed` first puts back invoices whose rendering failed (after a mapping or a
     /// setting was fixed), so they are rendered again.
     public func process(retryFailed: Bool = false) throws -> ProcessSummary {
+        try exclusively("process") { try processHoldingLock(retryFailed: retryFailed) }
+    }
+
+    private func processHoldingLock(retryFailed: Bool) throws -> ProcessSummary {
         if retryFailed {
             let now = clock.now
             try ledger.write { tx in
@@ -79,6 +94,10 @@ public final class Gateway {
 
     /// S5: approve an invoice that waits for review; publish it at once.
     public func approve(_ number: String) throws -> DocumentOutcome {
+        try exclusively("approve") { try approveHoldingLock(number) }
+    }
+
+    private func approveHoldingLock(_ number: String) throws -> DocumentOutcome {
         let now = clock.now
         let outcome = try ledger.write { tx in try Operations.approve(number, at: now, tx) }
         if case .applied = outcome {
@@ -97,7 +116,7 @@ public final class Gateway {
         }
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
-        return try pusher.run(destinations: destinations, selection: retryFailed ? .pendingAndFailed : .pending)
+        return try exclusively("push") { try pusher.run(destinations: destinations, selection: retryFailed ? .pendingAndFailed : .pending) }
     }
 
     /// Tries again to send one invoice's files, whatever happened before.
@@ -105,7 +124,7 @@ public final class Gateway {
         guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoice(number: number) }
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
-        return try pusher.run(selection: .invoice(number))
+        return try exclusively("send") { try pusher.run(selection: .invoice(number)) }
     }
 
     public func destination(_ name: String) throws -> DestinationSettings {
@@ -133,23 +152,25 @@ public final class Gateway {
         public var refusedFiles: [RefusedFileRecord]
         public var failedPublications: [(number: String, reason: String)]
         public var failedDeliveries: [DeliveryRecord]
-        public var inboxFiles: [String]
+        /// Invoices paid beyond their amount to pay, for the accountant.
+        public var overpaid: [(number: String, payable: Decimal, paid: Decimal)]
+        /// What waits in inbox/ (and inbox/.processing), with a note where it is not a plain file.
+        public var inbox: [(name: String, note: String?)]
     }
 
     public func status() throws -> Status {
-        let inboxFiles = ((try? FileManager.default.contentsOfDirectory(atPath: home.inbox.path)) ?? [])
-            .filter(InboxProcessor.isReady).sorted()
+        let inbox = InboxProcessor.pending(home)
         return try ledger.read { tx in
             Status(counts: try tx.countsByStatus(), waitingOrders: try tx.ordersWaitingForCustomer(),
                    refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(),
-                   failedDeliveries: try tx.failedDeliveries(), inboxFiles: inboxFiles)
+                   failedDeliveries: try tx.failedDeliveries(), overpaid: try tx.overpaidInvoices(), inbox: inbox)
         }
     }
 
     /// Checks a file as `process` would, without applying anything.
     public static func validate(file: URL) throws -> [ReadDocument] {
         var documents: [ReadDocument] = []
-        try InboxFileReader().read(file) { documents.append($0) }
+        try InboxFileReader().read(path: file.path) { documents.append($0) }
         return documents
     }
 }

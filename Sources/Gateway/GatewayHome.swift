@@ -1,4 +1,6 @@
+import Checksums
 import Foundation
+import Intake
 
 /// The folders of a gateway home. Everything the gateway reads or writes lives below it.
 public struct GatewayHome: Sendable {
@@ -52,6 +54,18 @@ enum FileMoves {
         try rename(temporary, to: url)
     }
 
+    /// Renames an entry known by its bytes (its name need not be UTF-8).
+    static func rename(_ entry: EntryName, in folder: URL, to target: URL) throws {
+        let source = Array(folder.path.utf8) + [UInt8(ascii: "/")] + entry.bytes + [0]
+        let done = source.withUnsafeBufferPointer { from in
+            from.withMemoryRebound(to: CChar.self) { Foundation.rename($0.baseAddress!, target.path) }
+        }
+        guard done == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path,
+                NSLocalizedDescriptionKey: "cannot move \(folder.path)/\(entry.text) to \(target.path): \(String(cString: strerror(errno)))"])
+        }
+    }
+
     /// rename(2): atomic within one file system, and replaces an existing file of that name.
     /// The target's folder is made when it is missing (looked for only then: a push moves
     /// thousands of files into one `sent/`).
@@ -64,5 +78,30 @@ enum FileMoves {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path,
                 NSLocalizedDescriptionKey: "cannot move \(from.path) to \(to.path): \(String(cString: strerror(errno)))"])
         }
+    }
+}
+
+/// Names of files the gateway keeps (archive/, refused/, duplicates/), made to fit the file
+/// system: a name has at most 255 bytes, and the reason file beside a refused one and the
+/// temporary name it is written under add to it.
+enum StoredNames {
+    static let nameMax = 255
+    /// Leaves room for ".reason.json" and the "." + ".tmp" of an atomic write.
+    static let keptMax = 200
+
+    /// `name` itself when it fits in `maxBytes`; else its start, cut at a character, a digest
+    /// of the whole name (so two long names that start alike stay apart) and its extension.
+    static func fitted(_ name: String, maxBytes: Int = keptMax) -> String {
+        guard name.utf8.count > maxBytes else { return name }
+        let digest = "~" + SHA256.hex(name).prefix(16)
+        let dot = name.lastIndex(of: ".")
+        let suffix = dot.map { String(name[$0...]) }.flatMap { $0.utf8.count <= 12 ? $0 : nil } ?? ""
+        let room = maxBytes - digest.utf8.count - suffix.utf8.count
+        var start = ""
+        for character in name {
+            guard start.utf8.count + String(character).utf8.count <= room else { break }
+            start.append(character)
+        }
+        return start + digest + suffix
     }
 }

@@ -14,6 +14,14 @@ public struct IntakeSummary: Sendable, Codable {
     public var documentsApplied = 0
     public var documentsUnchanged = 0
     public var documentsRefused = 0
+    /// Entries that could not be claimed, read or moved, and why; they stay where they are.
+    public var entriesNotTaken: [EntryProblem] = []
+}
+
+/// An inbox entry that a run could not take, named so that a person can act on it.
+public struct EntryProblem: Sendable, Codable, Hashable {
+    public var name: String
+    public var reason: String
 }
 
 /// The machine-readable reason written next to a refused file.
@@ -24,17 +32,26 @@ struct RefusalReport: Codable {
         var expected: String
         var found: String?
     }
+    /// The name the file had in inbox/ (non-UTF-8 bytes as %XX).
     var file: String
-    var sha256: String
+    /// The content's digest; absent for an entry that was not read (a link, a FIFO, a file too large).
+    var sha256: String?
     var at: String
     var outcome: String
     var reason: String
     var documentsAccepted: Int
+    /// Every refused document, counted; `refused` lists the first `listed` of them.
+    var documentsRefused: Int
     var refused: [Entry]
+
+    /// A file of millions of bad documents gets a reason file a person can open.
+    static let listed = 1_000
 }
 
 /// Claims complete files from `inbox/`, applies their documents to the ledger in bounded
-/// transactions and moves each file to `archive/`, `refused/` or `duplicates/`.
+/// transactions and moves each file to `archive/`, `refused/` or `duplicates/`. Every entry
+/// gets an outcome: one that cannot be claimed, read or moved is named in the summary, and
+/// never stops the entries after it.
 struct InboxProcessor {
     let home: GatewayHome
     let ledger: any Ledger
@@ -45,37 +62,82 @@ struct InboxProcessor {
     var chunkSize = 500
     var progress: (@Sendable (String) -> Void)?
 
-    /// Files the contract says are not ready: `NAME.tmp` and `.NAME`.
-    static func isReady(_ name: String) -> Bool { !name.hasPrefix(".") && !name.hasSuffix(".tmp") }
-
     func run() throws -> IntakeSummary {
         var summary = IntakeSummary()
         try home.createFolders()
         // Files a crashed run had claimed come first, so they finish before anything new.
-        for url in try listFiles(home.processing) { try process(claimed: url, resumed: true, &summary) }
-        for url in try listFiles(home.inbox) {
-            let claimed = home.processing.appendingPathComponent(url.lastPathComponent)
-            guard !FileManager.default.fileExists(atPath: claimed.path) else { continue }
-            try FileMoves.rename(url, to: claimed)
-            try process(claimed: claimed, resumed: false, &summary)
+        for entry in try EntryName.entries(of: home.processing.path) where entry.isReady {
+            take(entry, in: home.processing, resumed: true, &summary)
+        }
+        for entry in try EntryName.entries(of: home.inbox.path) where entry.isReady {
+            take(entry, in: home.inbox, resumed: false, &summary)
         }
         return summary
     }
 
-    private func listFiles(_ folder: URL) throws -> [URL] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.filter(Self.isReady).sorted().compactMap { name in
-            let url = folder.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
-            return url
+    /// Claims an entry by renaming it into `inbox/.processing` under a name that is UTF-8
+    /// and fits, then processes it; whatever fails is the entry's own problem.
+    private func take(_ entry: EntryName, in folder: URL, resumed: Bool, _ summary: inout IntakeSummary) {
+        let name = StoredNames.fitted(entry.text, maxBytes: StoredNames.nameMax)
+        let claimed = home.processing.appendingPathComponent(name)
+        do {
+            if folder != home.processing || name != entry.text || !entry.isUTF8 {
+                if !resumed, EntryKind.of(path: claimed.path) != .missing {
+                    summary.entriesNotTaken.append(EntryProblem(name: entry.text, reason: "an entry of the same name is still in inbox/.processing; this one is taken after it"))
+                    return
+                }
+                try FileMoves.rename(entry, in: folder, to: claimed)
+            }
+            try process(claimed: claimed, resumed: resumed, &summary)
+        } catch {
+            summary.entriesNotTaken.append(EntryProblem(name: entry.text, reason: "\(error)"))
         }
+    }
+
+    /// What is in inbox/ now and what the next run will make of it (for `gateway status`).
+    static func pending(_ home: GatewayHome) -> [(name: String, note: String?)] {
+        var result: [(name: String, note: String?)] = []
+        for entry in (try? EntryName.entries(of: home.processing.path)) ?? [] where entry.isReady {
+            result.append((entry.text, "claimed by a run that stopped; the next run finishes it first"))
+        }
+        for entry in (try? EntryName.entries(of: home.inbox.path)) ?? [] where entry.isReady {
+            let kind = EntryKind.of(path: home.inbox.path + "/" + entry.text)
+            var note: String?
+            if entry.isUTF8, kind != .regularFile, kind != .missing {
+                note = "\(kind.rawValue): the next run refuses it into refused/"
+            } else if !entry.isUTF8 {
+                note = "the name is not UTF-8: the next run takes it as \(entry.text)"
+            }
+            result.append((entry.text, note))
+        }
+        return result
     }
 
     private func process(claimed url: URL, resumed: Bool, _ summary: inout IntakeSummary) throws {
         let name = url.lastPathComponent
-        let hash = try SHA256.hex(fileAt: url)
         let now = clock.now
+        let file: InboxFile
+        switch InboxFile.open(url.path) {
+        case .success(let opened): file = opened
+        case .failure(let why):
+            return try refuseUnread(url, identity: why.identity, reason: why.description, &summary)
+        }
+        let content: InboxContent
+        let hash: String
+        if InboxFileReader.isNDJSON(name) {
+            var hasher = SHA256()
+            try file.forEachChunk { hasher.update($0) }
+            hash = hasher.finalizeHex()
+            content = .ndjson(file)
+        } else {
+            // Checked before a byte is read: a huge .json file costs nothing.
+            if let refusal = reader.sizeRefusal(file.size) {
+                return try refuseUnread(url, identity: file.identity, reason: refusal.reason, &summary)
+            }
+            let bytes = try file.readAll()
+            hash = SHA256.hex(bytes)
+            content = .json(bytes)
+        }
         if let known = try ledger.read({ try $0.processedFile(sha256: hash) }) {
             if resumed {
                 // The ledger committed this file before the crash; only the move was left.
@@ -85,15 +147,25 @@ struct InboxProcessor {
                 try finish(url, hash: hash, outcome: .duplicate, report: RefusalReport(
                     file: name, sha256: hash, at: Instant.format(now), outcome: "duplicate",
                     reason: "the same content was processed before as \(known.name) on \(Instant.format(known.at)) (\(known.outcome)); nothing was applied",
-                    documentsAccepted: 0, refused: []))
+                    documentsAccepted: 0, documentsRefused: 0, refused: []))
             }
             return
         }
         let applier = DocumentApplier(factory: factory, now: now)
         var refused: [RefusalReport.Entry] = []
+        var refusedCount = 0
         var accepted = 0
-        var pending: [ReadDocument] = []
+        var pending: [(Int, InboxDocument)] = []
         var verdict: (outcome: FileOutcome, reason: String)?
+
+        /// Counts a refused document and keeps the first ones for the reason file.
+        func note(_ index: Int, _ refusal: DocumentRefusal) {
+            refusedCount += 1
+            summary.documentsRefused += 1
+            if refused.count < RefusalReport.listed {
+                refused.append(.init(document: index, field: refusal.field, expected: refusal.expected, found: refusal.found))
+            }
+        }
 
         /// Applies the pending documents in one transaction. The last call also records the
         /// file as processed in that same transaction (DESIGN.md: never mark a file done
@@ -103,37 +175,34 @@ struct InboxProcessor {
             pending.removeAll(keepingCapacity: true)
             try ledger.write { tx in
                 var batchApplied = 0, batchUnchanged = 0
-                var batchRefused: [RefusalReport.Entry] = []
-                for read in batch {
-                    let outcome: DocumentOutcome
-                    switch read.result {
-                    case .failure(let refusal): outcome = .refused(refusal)
-                    case .success(let document): outcome = try applier.apply(document, tx)
-                    }
-                    switch outcome {
+                var batchRefused: [(Int, DocumentRefusal)] = []
+                for (index, document) in batch {
+                    switch try applier.apply(document, tx) {
                     case .applied: batchApplied += 1
                     case .unchanged: batchUnchanged += 1
-                    case .refused(let r): batchRefused.append(.init(document: read.index, field: r.field, expected: r.expected, found: r.found))
+                    case .refused(let r): batchRefused.append((index, r))
                     }
                 }
                 let batchAccepted = batchApplied + batchUnchanged
                 if final {
-                    let result = Self.verdict(accepted: accepted + batchAccepted, refused: refused.count + batchRefused.count, fileRefusal: nil)
+                    let result = Self.verdict(accepted: accepted + batchAccepted, refused: refusedCount + batchRefused.count, fileRefusal: nil)
                     try tx.recordFile(ProcessedFile(sha256: hash, name: name, outcome: result.outcome.rawValue, at: now))
                     verdict = result
                 }
                 accepted += batchAccepted
-                refused += batchRefused
+                for (index, refusal) in batchRefused { note(index, refusal) }
                 summary.documentsApplied += batchApplied
                 summary.documentsUnchanged += batchUnchanged
-                summary.documentsRefused += batchRefused.count
             }
-            progress?("\(name): \(accepted + refused.count) documents")
+            progress?("\(name): \(accepted + refusedCount) documents")
         }
-
         do {
-            try reader.read(url) { document in
-                pending.append(document)
+            try reader.read(content) { document in
+                switch document.result {
+                // Refused as read: nothing for the ledger to do.
+                case .failure(let refusal): note(document.index, refusal)
+                case .success(let valid): pending.append((document.index, valid))
+                }
                 if pending.count >= chunkSize { try flush(final: false) }
             }
             try flush(final: true)
@@ -151,8 +220,27 @@ struct InboxProcessor {
         case .duplicate: summary.filesDuplicate += 1
         }
         let report = outcome == .accepted ? nil : RefusalReport(
-            file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue, reason: reason, documentsAccepted: accepted, refused: refused)
+            file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue, reason: reason, documentsAccepted: accepted,
+            documentsRefused: refusedCount, refused: refused)
         try finish(url, hash: hash, outcome: outcome, report: report)
+    }
+
+    /// Refuses an entry that is not read at all: a link, a FIFO, a directory, a device, a
+    /// file that cannot be opened or a .json file over its size. Its key comes from what the
+    /// file system says of it, so a run that resumes it after a crash does not count it twice.
+    private func refuseUnread(_ url: URL, identity: String, reason: String, _ summary: inout IntakeSummary) throws {
+        let name = url.lastPathComponent
+        let key = SHA256.hex("unread \(identity) \(name)")
+        let now = clock.now
+        try ledger.write { tx in
+            if try tx.processedFile(sha256: key) == nil {
+                try tx.recordFile(ProcessedFile(sha256: key, name: name, outcome: FileOutcome.refused.rawValue, at: now))
+            }
+        }
+        summary.filesRefused += 1
+        try finish(url, hash: key, outcome: .refused, report: RefusalReport(
+            file: name, sha256: nil, at: Instant.format(now), outcome: FileOutcome.refused.rawValue, reason: reason,
+            documentsAccepted: 0, documentsRefused: 0, refused: []))
     }
 
     enum FileOutcome: String {
@@ -175,7 +263,7 @@ struct InboxProcessor {
         case .refused, .refusedInPart: folder = home.refused
         }
         let stamp = Instant.format(clock.now).filter { $0 != "-" && $0 != ":" }
-        let target = folder.appendingPathComponent("\(stamp)_\(hash.prefix(8))_\(url.lastPathComponent)")
+        let target = folder.appendingPathComponent(StoredNames.fitted("\(stamp)_\(hash.prefix(8))_\(url.lastPathComponent)"))
         if let report {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -36,9 +36,13 @@ public struct DocumentReader: Sendable {
         case "order": return .order(try readOrder(fields))
         case "return": return .returnOrder(try readReturn(fields))
         case "payment":
+            let amount = try fields.requiredDecimal("amount", .amount)
+            guard amount > 0 else {
+                throw DocumentRefusal(field: "amount", expected: "an amount above 0 (a refund is a credit invoice, not a payment)", found: amount.plainText)
+            }
             return .payment(Payment(
                 invoiceNumber: try fields.requiredIdentifier("invoiceNumber"),
-                amount: try fields.requiredDecimal("amount", .amount),
+                amount: amount,
                 paidAt: try fields.requiredInstant("paidAt")))
         default:
             if let command = OperatorCommand(rawValue: type) {
@@ -235,8 +239,12 @@ public struct Fields: Sendable {
         guard trimmed.count <= maxLength else {
             throw DocumentRefusal(field: path(key), expected: "at most \(maxLength) characters", found: "\(trimmed.count) characters")
         }
-        guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
-            throw DocumentRefusal(field: path(key), expected: "text without control characters", found: value.shortDescription)
+        // Everything here may end up in XML, and XML 1.0 has no way to write these (its `Char`).
+        if let position = trimmed.unicodeScalars.firstIndex(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0xFFFE || $0.value == 0xFFFF }) {
+            let hex = String(trimmed.unicodeScalars[position].value, radix: 16, uppercase: true)
+            let offset = trimmed.unicodeScalars.distance(from: trimmed.unicodeScalars.startIndex, to: position)
+            throw DocumentRefusal(field: path(key), expected: "text without control characters or the non-characters U+FFFE and U+FFFF (XML 1.0 cannot hold them)",
+                                  found: "U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) at character \(offset + 1)")
         }
         return trimmed
     }
@@ -301,7 +309,7 @@ public struct Fields: Sendable {
         let literal: String
         switch value {
         case .number(let n): literal = n
-        case .string(let s): literal = s.trimmingCharacters(in: .whitespaces)
+        case .string(let s): literal = s
         default: throw DocumentRefusal(field: path(key), expected: limits.words, found: value.typeWord)
         }
         let unsigned = literal.hasPrefix("-") ? literal.dropFirst() : Substring(literal)
@@ -398,10 +406,11 @@ public struct Fields: Sendable {
         return text
     }
 
+    /// An ISO 4217 code. Present but empty is refused: "no currency" is said by leaving the key out.
     public func currency(_ key: String) throws(DocumentRefusal) -> String? {
-        guard let text = try optionalText(key, maxLength: 3) else { return nil }
-        guard text.count == 3, text.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw DocumentRefusal(field: path(key), expected: "an ISO 4217 currency code such as SEK", found: "\"\(text)\"")
+        guard let value = present(key) else { return nil }
+        guard case .string(let text) = value, ISO4217.codes.contains(text) else {
+            throw DocumentRefusal(field: path(key), expected: "an ISO 4217 currency code such as SEK, EUR or NOK", found: value.shortDescription)
         }
         return text
     }

@@ -43,48 +43,50 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes. It refuses invalid UTF-8, nesting deeper than
-/// `maxDepth` and duplicate keys (which other readers would resolve differently).
+/// `maxDepth`, documents of more than `maxValues` values (so that no document, however small
+/// its values, holds more memory than that allows) and duplicate keys (which other readers
+/// would resolve differently).
 public struct JSONParser {
     public static let maxDepth = 32
+    /// Values in one document: an order of 10,000 lines holds about 100,000.
+    public static let maxValues = 250_000
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    private var values = 0
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
+    /// One document: the whole of `data` is one JSON value.
     public static func parse(_ data: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         if let bad = UTF8Check.firstInvalidOffset(data) {
             let (line, column) = position(of: bad, in: data)
             throw JSONSyntaxError(line: line, column: column, message: "the file is not valid UTF-8 (byte offset \(bad))")
         }
-        let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer)
-            do {
-                parser.skipWhitespace()
-                let value = try parser.parseValue()
-                parser.skipWhitespace()
-                if parser.index != buffer.count { throw parser.error("unexpected text after the JSON value") }
-                return .success(value)
-            } catch let error as JSONSyntaxError {
-                return .failure(error)
-            } catch {
-                return .failure(JSONSyntaxError(line: 0, column: 0, message: "\(error)"))
-            }
-        }
-        return try result.get()
+        return try data.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try parseDocument(buffer) }
+    }
+
+    /// One document from bytes already known to be UTF-8.
+    static func parseDocument(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        if parser.index != buffer.count { throw parser.error("unexpected text after the JSON value") }
+        return value
     }
 
     /// Line and column (both from 1) of a byte offset.
     static func position<Bytes: RandomAccessCollection>(of offset: Int, in data: Bytes) -> (Int, Int)
     where Bytes.Element == UInt8, Bytes.Index == Int {
         var line = 1
-        var lineStart = 0
-        for i in 0..<min(offset, data.count) where data[i] == 0x0A {
+        var lineStart = data.startIndex
+        for i in data.startIndex..<min(data.startIndex + offset, data.endIndex) where data[i] == 0x0A {
             line += 1
             lineStart = i + 1
         }
-        return (line, offset - lineStart + 1)
+        return (line, data.startIndex + offset - lineStart + 1)
     }
 
     private func error(_ message: String) -> JSONSyntaxError {
@@ -102,6 +104,8 @@ public struct JSONParser {
     }
 
     private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+        values += 1
+        if values > JSONParser.maxValues { throw error("a document of more than \(JSONParser.maxValues) values") }
         guard index < bytes.count else { throw error("unexpected end of the file") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -110,16 +114,68 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectWord("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let range = try scanNumber()
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
         default: throw error("expected a JSON value")
         }
     }
 
-    private mutating func expectWord(_ word: String) throws(JSONSyntaxError) {
-        let expected = Array(word.utf8)
-        guard index + expected.count <= bytes.count else { throw error("expected \(word)") }
-        for i in 0..<expected.count where bytes[index + i] != expected[i] { throw error("expected \(word)") }
-        index += expected.count
+    /// Checks one value's syntax and moves past it, building nothing: memory stays the same
+    /// whatever the value holds.
+    private mutating func skipValue() throws(JSONSyntaxError) {
+        guard index < bytes.count else { throw error("unexpected end of the file") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            try enter()
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; depth -= 1; return }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
+                try skipString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a member name") }
+                index += 1
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unexpected end of the file inside an object") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; break }
+                throw error("expected ',' or '}' in an object")
+            }
+            depth -= 1
+        case UInt8(ascii: "["):
+            try enter()
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; depth -= 1; return }
+            while true {
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unexpected end of the file inside an array") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; break }
+                throw error("expected ',' or ']' in an array")
+            }
+            depth -= 1
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try expectWord("true")
+        case UInt8(ascii: "f"): try expectWord("false")
+        case UInt8(ascii: "n"): try expectWord("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: throw error("expected a JSON value")
+        }
+    }
+
+    private mutating func expectWord(_ word: StaticString) throws(JSONSyntaxError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("expected \(word)") }
+        for i in 0..<count where bytes[index + i] != word.utf8Start[i] { throw error("expected \(word)") }
+        index += count
     }
 
     private mutating func enter() throws(JSONSyntaxError) {
@@ -180,7 +236,7 @@ public struct JSONParser {
         return .array(elements)
     }
 
-    private mutating func parseNumber() throws(JSONSyntaxError) -> String {
+    private mutating func scanNumber() throws(JSONSyntaxError) -> Range<Int> {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ p: inout JSONParser) -> Int {
@@ -200,37 +256,48 @@ public struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw error("expected digits in the exponent") }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        return start..<index
     }
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
-        index += 1
         var scalars: [UInt8] = []
+        try scanString(into: &scalars)
+        return String(decoding: scalars, as: UTF8.self)
+    }
+
+    private mutating func skipString() throws(JSONSyntaxError) {
+        var nothing = DiscardedText()
+        try scanString(into: &nothing)
+    }
+
+    /// Moves past a string, checking its escapes; collects its text when given a buffer.
+    private mutating func scanString<Sink: StringSink>(into sink: inout Sink) throws(JSONSyntaxError) {
+        index += 1
         var runStart = index
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                sink.append(run: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return
             }
             if byte < 0x20 { throw error("a control character inside a string must be escaped") }
             if byte == UInt8(ascii: "\\") {
-                scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                sink.append(run: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 index += 1
                 guard index < bytes.count else { throw error("unterminated escape") }
                 let escaped = bytes[index]
                 index += 1
                 switch escaped {
-                case UInt8(ascii: "\""): scalars.append(0x22)
-                case UInt8(ascii: "\\"): scalars.append(0x5C)
-                case UInt8(ascii: "/"): scalars.append(0x2F)
-                case UInt8(ascii: "b"): scalars.append(0x08)
-                case UInt8(ascii: "f"): scalars.append(0x0C)
-                case UInt8(ascii: "n"): scalars.append(0x0A)
-                case UInt8(ascii: "r"): scalars.append(0x0D)
-                case UInt8(ascii: "t"): scalars.append(0x09)
+                case UInt8(ascii: "\""): sink.append(byte: 0x22)
+                case UInt8(ascii: "\\"): sink.append(byte: 0x5C)
+                case UInt8(ascii: "/"): sink.append(byte: 0x2F)
+                case UInt8(ascii: "b"): sink.append(byte: 0x08)
+                case UInt8(ascii: "f"): sink.append(byte: 0x0C)
+                case UInt8(ascii: "n"): sink.append(byte: 0x0A)
+                case UInt8(ascii: "r"): sink.append(byte: 0x0D)
+                case UInt8(ascii: "t"): sink.append(byte: 0x09)
                 case UInt8(ascii: "u"):
                     var code = try parseHex4()
                     if (0xD800...0xDBFF).contains(code) {
@@ -245,7 +312,7 @@ public struct JSONParser {
                         throw error("a lone surrogate in a \\u escape")
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw error("an invalid \\u escape") }
-                    scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    for unit in UTF8.encode(scalar)! { sink.append(byte: unit) }
                 default: throw error("an unknown escape \\\(Character(Unicode.Scalar(escaped)))")
                 }
                 runStart = index
@@ -274,32 +341,162 @@ public struct JSONParser {
     }
 }
 
+/// Where a string's text goes while it is scanned: kept, or dropped when only its syntax matters.
+protocol StringSink {
+    mutating func append(run: UnsafeBufferPointer<UInt8>)
+    mutating func append(byte: UInt8)
+}
+
+extension Array: StringSink where Element == UInt8 {
+    mutating func append(run: UnsafeBufferPointer<UInt8>) { append(contentsOf: run) }
+    mutating func append(byte: UInt8) { append(byte) }
+}
+
+struct DiscardedText: StringSink {
+    func append(run: UnsafeBufferPointer<UInt8>) {}
+    func append(byte: UInt8) {}
+}
+
+extension JSONParser {
+    /// The forms of a `.json` inbox file (CONTRACT.md): one document, an array of documents,
+    /// or `{"documents": [...]}`.
+    public enum Form: Sendable { case single, array, wrapped }
+
+    /// Hands out the documents of a `.json` file one at a time, so memory holds the file's
+    /// bytes and one document, never a tree of the whole batch. The whole file's syntax is
+    /// checked first, without building anything: a file that is not JSON is refused whole,
+    /// before any of its documents is handed out. A document that breaks a limit (too many
+    /// values, a key given twice) is refused alone, with its line and column within it.
+    /// A UTF-8 byte order mark at the start is skipped (RFC 8259 lets a parser ignore it).
+    @discardableResult
+    public static func forEachDocument(
+        in data: [UInt8], _ body: (Int, Result<JSONValue, JSONSyntaxError>) throws -> Void
+    ) throws -> Form {
+        let start = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        if let bad = UTF8Check.firstInvalidOffset(data, from: start) {
+            let (line, column) = position(of: bad, in: data)
+            throw JSONSyntaxError(line: line, column: column, message: "the file is not valid UTF-8 (byte offset \(bad))")
+        }
+        return try data.withUnsafeBufferPointer { whole in
+            let buffer = UnsafeBufferPointer(rebasing: whole[start...])
+            var parser = JSONParser(bytes: buffer)
+            let (form, batchStart) = try parser.scanTopLevel()
+            guard let batchStart else {
+                try body(0, Result { () throws(JSONSyntaxError) in try parseDocument(buffer) })
+                return form
+            }
+            parser.index = batchStart + 1
+            var position = 0
+            while true {
+                parser.skipWhitespace()
+                if parser.bytes[parser.index] == UInt8(ascii: "]") { break }
+                let begin = parser.index
+                try parser.skipValue()
+                let document = UnsafeBufferPointer(rebasing: buffer[begin..<parser.index])
+                try body(position, Result { () throws(JSONSyntaxError) in try parseDocument(document) })
+                position += 1
+                parser.skipWhitespace()
+                if parser.bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1 }
+            }
+            return form
+        }
+    }
+
+    /// Checks the whole file's syntax and finds its form: for a batch, the offset of the
+    /// array that holds the documents.
+    private mutating func scanTopLevel() throws -> (Form, Int?) {
+        skipWhitespace()
+        let valueStart = index
+        var form = Form.single
+        var batchStart: Int?
+        if index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+            form = .array
+            batchStart = index
+            try skipValue()
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "{") {
+            // Only the top-level keys are looked at; a document has a few dozen at most.
+            try skipValue()
+            index = valueStart + 1
+            var keys: Set<String> = []
+            var documentsAt: Int?
+            skipWhitespace()
+            while index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                let key = try parseString()
+                guard keys.insert(key).inserted else { throw error("the member \"\(key)\" appears twice") }
+                guard keys.count <= 1_000 else { throw FileRefusal(reason: "the file's object has more than 1000 members; a document has far fewer") }
+                skipWhitespace()
+                index += 1
+                skipWhitespace()
+                if key == "documents" { documentsAt = index }
+                try skipValue()
+                skipWhitespace()
+                if bytes[index] == UInt8(ascii: ",") { index += 1; skipWhitespace() }
+            }
+            index += 1
+            if let documentsAt, !keys.contains("type") {
+                guard bytes[documentsAt] == UInt8(ascii: "[") else {
+                    throw FileRefusal(reason: "\"documents\" must be an array of documents")
+                }
+                form = .wrapped
+                batchStart = documentsAt
+            }
+        } else {
+            try skipValue()
+            throw FileRefusal(reason: "expected a document (an object), an array of documents or {\"documents\": [...]}, found \(JSONValue.typeWord(startingWith: bytes[valueStart]))")
+        }
+        skipWhitespace()
+        if index != bytes.count { throw error("unexpected text after the JSON value") }
+        return (form, batchStart)
+    }
+}
+
+extension JSONValue {
+    static func typeWord(startingWith byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: "\""): "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+        case UInt8(ascii: "n"): "null"
+        default: "a number"
+        }
+    }
+}
+
 enum UTF8Check {
     /// The offset of the first byte that breaks UTF-8, or nil when all is well.
-    static func firstInvalidOffset(_ data: [UInt8]) -> Int? {
-        var i = 0
-        let n = data.count
-        while i < n {
-            let b = data[i]
-            if b < 0x80 { i += 1; continue }
-            let need: Int
-            var minimum: UInt32
-            var code: UInt32
-            switch b {
-            case 0xC2...0xDF: need = 1; code = UInt32(b & 0x1F); minimum = 0x80
-            case 0xE0...0xEF: need = 2; code = UInt32(b & 0x0F); minimum = 0x800
-            case 0xF0...0xF4: need = 3; code = UInt32(b & 0x07); minimum = 0x10000
-            default: return i
+    static func firstInvalidOffset(_ data: [UInt8], from start: Int = 0) -> Int? {
+        data.withUnsafeBufferPointer { bytes in
+            var i = start
+            while i < bytes.count {
+                if bytes[i] < 0x80 { i += 1; continue }
+                let length = sequenceLength(bytes, at: i)
+                if length == 0 { return i }
+                i += length
             }
-            guard i + need < n else { return i }
-            for k in 1...need {
-                let c = data[i + k]
-                guard c & 0xC0 == 0x80 else { return i }
-                code = code << 6 | UInt32(c & 0x3F)
-            }
-            if code < minimum || code > 0x10FFFF || (0xD800...0xDFFF).contains(code) { return i }
-            i += need + 1
+            return nil
         }
-        return nil
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `i`, or 0 when none starts there.
+    static func sequenceLength<Bytes: RandomAccessCollection>(_ data: Bytes, at i: Int) -> Int
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        let b = data[i]
+        if b < 0x80 { return 1 }
+        let need: Int
+        var minimum: UInt32
+        var code: UInt32
+        switch b {
+        case 0xC2...0xDF: need = 1; code = UInt32(b & 0x1F); minimum = 0x80
+        case 0xE0...0xEF: need = 2; code = UInt32(b & 0x0F); minimum = 0x800
+        case 0xF0...0xF4: need = 3; code = UInt32(b & 0x07); minimum = 0x10000
+        default: return 0
+        }
+        guard i + need < data.endIndex else { return 0 }
+        for k in 1...need {
+            let c = data[i + k]
+            guard c & 0xC0 == 0x80 else { return 0 }
+            code = code << 6 | UInt32(c & 0x3F)
+        }
+        if code < minimum || code > 0x10FFFF || (0xD800...0xDFFF).contains(code) { return 0 }
+        return need + 1
     }
 }

@@ -97,5 +97,20 @@ public struct InvoiceFactory: Sendable {
         }
     }
 
+    /// The contract's amounts have at most 12 digits before the point, as ERP fields do.
+    public static let amountLimit = Decimal(sign: .plus, exponent: 12, significand: 1)
+
+    /// The first line amount or invoice total of an order that would need more than 12 digits
+    /// before the point (a quantity of 9 digits times a price of 12 can), or nil.
+    public func amountOverLimit(_ order: Order) -> (field: String, amount: Decimal)? {
+        let lines = order.lines.enumerated().map { InvoiceCalculator.line(position: $0.offset + 1, from: $0.element) }
+        if let index = lines.firstIndex(where: { $0.grossAmount >= Self.amountLimit }) {
+            return ("lines[\(index)]", lines[index].grossAmount)
+        }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: client.roundToWholeKronor, prepaid: false)
+        let largest = max(totals.gross, totals.payable)
+        return largest >= Self.amountLimit ? ("lines", largest) : nil
+    }
+
     public var timeZone: TimeZone { TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }
 }

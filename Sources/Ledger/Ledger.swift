@@ -45,6 +45,13 @@ public struct InvoiceRecord: Sendable, Hashable {
     public var invoice: Invoice
     /// Artefacts written, as paths relative to the gateway home.
     public var files: [String]
+    /// The sum of the payments recorded for it.
+    public var paid: Decimal = 0
+
+    /// What was paid beyond the amount to pay, for the accountant to refund or settle.
+    public var overpaid: Decimal? {
+        paid > invoice.totals.payable && invoice.kind != .credit ? paid - invoice.totals.payable : nil
+    }
 }
 
 public struct RefusedFileRecord: Sendable, Hashable {
@@ -126,7 +133,10 @@ public protocol LedgerTransaction {
     /// Puts every invoice whose rendering failed back in the queue.
     func retryFailedPublications() throws
 
+    /// Records a payment; returns what has been paid of the invoice in all.
     func addPayment(_ payment: Payment, at: Date) throws -> Decimal
+    /// Invoices paid beyond their amount to pay, oldest first.
+    func overpaidInvoices() throws -> [(number: String, payable: Decimal, paid: Decimal)]
 
     func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord]
     func countsByStatus() throws -> [InvoiceStatus: Int]

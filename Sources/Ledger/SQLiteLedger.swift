@@ -20,7 +20,16 @@ public final class SQLiteLedger: Ledger {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
-        try SQLiteLedger.migrator.migrate(pool)
+        let migrator = SQLiteLedger.migrator
+        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
+            // Two processes opening a new ledger at once would both see it unmigrated; an
+            // exclusive flock(2) beside the database lets one migrate and the other then see
+            // it done. SQLite's own locks are fcntl(2) locks and do not meet this one.
+            let guardFile = open(path + ".migrating", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            if guardFile >= 0 { _ = flock(guardFile, LOCK_EX) }
+            defer { if guardFile >= 0 { close(guardFile) } }
+            try migrator.migrate(pool)
+        }
     }
 
     public func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
@@ -84,6 +93,16 @@ public final class SQLiteLedger: Ledger {
                     error TEXT, at TEXT NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID;
                 CREATE INDEX invoice_files_path ON invoice_files(path);
                 """)
+        }
+        migrator.registerMigration("v3-paid-totals") { db in
+            // invoices.paid is kept as each payment is recorded; bring earlier payments into it.
+            var totals: [String: Decimal] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT invoice_number, amount FROM payments") {
+                totals[row["invoice_number"], default: 0] += Decimal(exactly: Substring(row["amount"] as String)) ?? 0
+            }
+            for (number, total) in totals {
+                try db.execute(sql: "UPDATE invoices SET paid = ? WHERE number = ?", arguments: [total.plainText, number])
+            }
         }
         return migrator
     }
@@ -359,7 +378,7 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func invoice(_ number: String) throws -> InvoiceRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash FROM invoices WHERE number = ?"), arguments: [number]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash, paid FROM invoices WHERE number = ?"), arguments: [number]) else {
             return nil
         }
         return try record(row, number: number)
@@ -369,7 +388,7 @@ struct SQLiteTransaction: LedgerTransaction {
         let invoice = try invoice(from: row)
         let files = try String.fetchAll(db.cachedStatement(sql: "SELECT path FROM invoice_files WHERE invoice_number = ? ORDER BY path"),
                                         arguments: [number])
-        return InvoiceRecord(invoice: invoice, files: files)
+        return InvoiceRecord(invoice: invoice, files: files, paid: decimal(row["paid"]))
     }
 
     func setStatus(invoice number: String, to status: InvoiceStatus, at: Date, event: String, detail: String?) throws {
@@ -416,11 +435,20 @@ struct SQLiteTransaction: LedgerTransaction {
         try run("INSERT INTO payments (invoice_number, amount, paid_at, at) VALUES (?, ?, ?, ?)",
                 [payment.invoiceNumber, payment.amount.plainText, payment.paidAt.ledgerText, at.ledgerText])
         let amounts = try String.fetchAll(db, sql: "SELECT amount FROM payments WHERE invoice_number = ?", arguments: [payment.invoiceNumber])
-        return amounts.reduce(Decimal(0)) { $0 + (Decimal(exactly: Substring($1)) ?? 0) }
+        let total = amounts.reduce(Decimal(0)) { $0 + (Decimal(exactly: Substring($1)) ?? 0) }
+        try run("UPDATE invoices SET paid = ? WHERE number = ?", [total.plainText, payment.invoiceNumber])
+        return total
+    }
+
+    func overpaidInvoices() throws -> [(number: String, payable: Decimal, paid: Decimal)] {
+        // The amounts are exact decimal text; SQLite's REAL only narrows the rows, Decimal decides.
+        try Row.fetchAll(db, sql: "SELECT number, payable, paid FROM invoices WHERE CAST(paid AS REAL) >= CAST(payable AS REAL) AND paid != '0' ORDER BY rowid")
+            .map { (number: $0["number"] as String, payable: decimal($0["payable"]), paid: decimal($0["paid"])) }
+            .filter { $0.paid > $0.payable }
     }
 
     func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord] {
-        var sql = "SELECT number, body, status, customer_hash FROM invoices WHERE 1 = 1"
+        var sql = "SELECT number, body, status, customer_hash, paid FROM invoices WHERE 1 = 1"
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let status { sql += " AND status = ?"; arguments.append(status.rawValue) }
         if let customerNumber { sql += " AND customer_number = ?"; arguments.append(customerNumber) }

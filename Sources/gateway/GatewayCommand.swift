@@ -77,7 +77,11 @@ struct Process: ParsableCommand {
         print("documents: \(i.documentsApplied) applied, \(i.documentsUnchanged) already known, \(i.documentsRefused) refused")
         print("invoices: \(p.published) published to outbox/, \(p.failed) failed (see failed/ and `gateway status`)")
         if i.filesRefused + i.filesPartlyRefused > 0 { print("refused input is kept in refused/ with a .reason.json beside each file") }
-        if p.failed > 0 || i.filesRefused + i.filesPartlyRefused > 0 { throw ExitCode(2) }
+        if !i.entriesNotTaken.isEmpty {
+            print("entries not taken (left where they are; fix and run again): \(i.entriesNotTaken.count)")
+            for problem in i.entriesNotTaken { print("  \(problem.name): \(problem.reason)") }
+        }
+        if p.failed > 0 || i.filesRefused + i.filesPartlyRefused > 0 || !i.entriesNotTaken.isEmpty { throw ExitCode(2) }
     }
 }
 
@@ -168,6 +172,9 @@ struct Invoices: ParsableCommand {
                       + "\(pad(line.quantity.plainText, 8))\(pad(line.unitPrice.plainText, 10))\(pad("\(line.vatRate.rawValue)%", 5))\(line.net.fixed(2))")
             }
             print("net \(view.net)  vat \(view.vat)  rounding \(view.rounding)  payable \(view.payable) \(i.currency)")
+            if record.paid > 0 {
+                print("paid       \(view.paid) \(i.currency)" + (view.overpaid.map { "  overpaid by \($0) \(i.currency): refund or settle it" } ?? ""))
+            }
             for file in record.files { print("file       \(file)") }
             print("history:")
             for h in history { print("  \(Instant.format(h.at))  \(pad(h.status.rawValue, 9))\(h.event)\(h.detail.map { ": \($0)" } ?? "")") }
@@ -186,7 +193,9 @@ struct Status: ParsableCommand {
         var refusedFiles: [[String: String]]
         var failedInvoices: [[String: String]]
         var failedDeliveries: [[String: String]]
+        var overpaidInvoices: [[String: String]]
         var inbox: [String]
+        var inboxNotes: [[String: String]]
     }
 
     func run() throws {
@@ -198,7 +207,10 @@ struct Status: ParsableCommand {
             failedInvoices: s.failedPublications.map { ["number": $0.number, "reason": $0.reason] },
             failedDeliveries: s.failedDeliveries.map { ["destination": $0.destination, "file": $0.path, "invoice": $0.invoiceNumber ?? "",
                                                         "error": $0.error ?? "", "attempts": String($0.attempts)] },
-            inbox: s.inboxFiles)
+            overpaidInvoices: s.overpaid.map { ["number": $0.number, "payable": $0.payable.fixed(2), "paid": $0.paid.fixed(2),
+                                                "overpaid": ($0.paid - $0.payable).fixed(2)] },
+            inbox: s.inbox.map(\.name),
+            inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } })
         if json { return try Console.printJSON(view) }
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
         print("waiting orders (customer not known yet): \(s.waitingOrders.count)")
@@ -209,7 +221,10 @@ struct Status: ParsableCommand {
         for f in s.failedPublications { print("  \(f.number): \(f.reason)") }
         print("failed deliveries (retry with `gateway push --retry-failed` or `gateway send N`): \(s.failedDeliveries.count)")
         for d in s.failedDeliveries { print("  \(d.destination): \(d.path) (invoice \(d.invoiceNumber ?? "-")): \(d.error ?? "")") }
-        print("files waiting in inbox/: \(s.inboxFiles.count)")
+        print("overpaid invoices (refund or settle the surplus): \(s.overpaid.count)")
+        for o in s.overpaid { print("  \(o.number): \(o.paid.fixed(2)) paid of \(o.payable.fixed(2)), overpaid by \((o.paid - o.payable).fixed(2))") }
+        print("files waiting in inbox/: \(s.inbox.count)")
+        for entry in s.inbox { if let note = entry.note { print("  \(entry.name): \(note)") } }
     }
 }
 
@@ -400,6 +415,9 @@ struct InvoiceJSON: Encodable {
     var method, recipient: String?
     var issueDate, dueDate, currency, net, vat, rounding, payable, ocr: String
     var files: [String]
+    /// What has been paid, and what was paid beyond the amount to pay (absent when nothing was).
+    var paid: String
+    var overpaid: String?
     var creditedInvoiceNumber: String?
     var lines: [Line]?
     var history: [History]?
@@ -423,6 +441,8 @@ struct InvoiceJSON: Encodable {
         payable = i.totals.payable.fixed(2)
         ocr = i.ocr
         files = record.files
+        paid = record.paid.fixed(2)
+        overpaid = record.overpaid?.fixed(2)
         creditedInvoiceNumber = i.creditedInvoiceNumber
         if let history {
             lines = i.lines.map { Line(articleNumber: $0.articleNumber, description: $0.description, quantity: $0.quantity.plainText,

@@ -101,7 +101,7 @@ let goodOrder = """
                              ("{\"documents\": [\(goodOrder)]}", "wrapped.json"),
                              (goodOrder.replacingOccurrences(of: "\n", with: " ") + "\n" + goodOrder.replacingOccurrences(of: "\n", with: " "), "batch.ndjson")] {
             var count = 0
-            try InboxFileReader().read(try write(text, name)) { document in
+            try InboxFileReader().read(path: try write(text, name).path) { document in
                 if case .success = document.result { count += 1 }
             }
             #expect(count == (name == "one.json" || name == "wrapped.json" ? 1 : 2), "\(name)")
@@ -110,13 +110,13 @@ let goodOrder = """
 
     @Test func oversizedJSONFileIsRefusedWhole() throws {
         let url = try write(goodOrder, "big.json")
-        #expect(throws: FileRefusal.self) { try InboxFileReader(maxJSONFileBytes: 10).read(url) { _ in } }
+        #expect(throws: FileRefusal.self) { try InboxFileReader(maxJSONFileBytes: 10).read(path: url.path) { _ in } }
     }
 
     @Test func badNDJSONLineIsRefusedAloneAndTheOthersRead() throws {
         let text = goodOrder.replacingOccurrences(of: "\n", with: " ") + "\n{not json\n" + goodOrder.replacingOccurrences(of: "\n", with: " ")
         var results: [Bool] = []
-        try InboxFileReader().read(try write(text, "mixed.ndjson")) { document in
+        try InboxFileReader().read(path: try write(text, "mixed.ndjson").path) { document in
             if case .success = document.result { results.append(true) } else { results.append(false) }
         }
         #expect(results == [true, false, true])
