@@ -220,7 +220,9 @@ struct InboxProcessor {
         case .duplicate: summary.filesDuplicate += 1
         }
         let report = outcome == .accepted ? nil : RefusalReport(
-            file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue, reason: reason, documentsAccepted: accepted,
+            file: name, sha256: hash, at: Instant.format(now), outcome: outcome.rawValue,
+            reason: reason + (refusedCount > refused.count ? "; the first \(refused.count) of the \(refusedCount) refused documents are listed" : ""),
+            documentsAccepted: accepted,
             documentsRefused: refusedCount, refused: refused)
         try finish(url, hash: hash, outcome: outcome, report: report)
     }

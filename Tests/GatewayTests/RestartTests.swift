@@ -5,12 +5,9 @@ import Testing
 @Suite(.serialized) struct RestartTests {
     /// A `gateway process` killed with SIGKILL part-way and run again gives every invoice
     /// exactly once, with no gap in the numbering.
-    @Test func killedProcessResumesExactlyOnce() throws {
-        let binary = repository.appendingPathComponent(".build/debug/gateway")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            print("SKIPPED restart test: build the gateway first (swift build)")
-            return
-        }
+    @Test(.enabled(if: haveBinary, "needs the gateway binary (swift build)"))
+    func killedProcessResumesExactlyOnce() throws {
+        let binary = gatewayBinary
         let home = try makeHome()
         let count = 4000
         var text = customer("K1").replacingOccurrences(of: "\n", with: " ") + "\n"

@@ -14,8 +14,10 @@ final class TestSFTPServer: @unchecked Sendable {
     var port: Int { Int(values["port"]!)! }
     var root: String { values["root"]! }
 
+    static let isAvailable = FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
+
     init?() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else { return nil }
+        guard Self.isAvailable else { return nil }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString.prefix(8))")
         let output = try Self.script("start", directory)
         for line in output.split(separator: "\n") {
@@ -56,7 +58,8 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 }
 
-@Suite(.serialized) struct SFTPDeliveryTests {
+@Suite(.serialized, .enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
+struct SFTPDeliveryTests {
     /// A home with three published invoices and `destination` appended to its gateway.yml.
     func home(_ destination: String) throws -> (URL, Gateway) {
         let home = try makeHome()
@@ -74,7 +77,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func d4PushDeliversEveryFileOnceAndRecordsIt() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination())
         let summary = try gateway.push()
@@ -99,7 +102,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// refuses fails that file alone: it stays in the outbox, and the retry finds it on the
     /// server, writes the marker and records it without sending it again.
     @Test func aDoneMarkerTheServerRefusesFailsThatFileAloneUntilRetried() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination() + "\n    doneMarker: .done")
         let outbox = home.appendingPathComponent("outbox/pagero")
@@ -134,7 +137,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// A file several times the bytes kept in flight, of a length no packet size divides,
     /// arrives byte for byte, and the ledger's SHA-256 is that of its content.
     @Test func aLargeFileArrivesByteForByteWithItsDigest() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination())
         var state: UInt32 = 2_463_534_242
@@ -157,7 +160,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// middle garbles that channel, which the server then waits on until the time-out (a retry
     /// would hide it).
     @Test func manyFilesOfAwkwardSizesArriveByteForByte() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination(attempts: 1))
         let sizes = [0, 1, 29_999, 30_000, 30_001, 65_536, (2 << 20) - 1, (2 << 20) + 1, 3 << 20]
@@ -186,7 +189,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// `{date}`: today's run finds it there and does not send it again under today's name.
     /// A file that never got there goes up under today's name.
     @Test func aFileRenamedBeforeACrashYesterdayIsFoundUnderYesterdaysName() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination() + "\n    fileName: \"{stem}_{date}.{ext}\"")
         let outbox = home.appendingPathComponent("outbox/pagero")
@@ -221,7 +224,7 @@ final class TestSFTPServer: @unchecked Sendable {
     /// After a crash, a different file already under a file's final name is never overwritten:
     /// that file fails with the reason and the others are delivered.
     @Test func aStrangersFileUnderTheFinalNameFailsOnlyThatFile() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination())
         let name = try #require(files(in: home.appendingPathComponent("outbox/pagero")).first)
@@ -240,7 +243,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func unknownHostKeyIsRefusedWithItsFingerprintUntilTrusted() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let knownHosts = server.directory.appendingPathComponent("empty_known_hosts").path
         _ = FileManager.default.createFile(atPath: knownHosts, contents: Data())
@@ -265,7 +268,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func changedHostKeyIsRefused() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         let other = try #require(try TestSFTPServer())
         let knownHosts = server.directory.appendingPathComponent("changed_known_hosts").path
         // The other server's key, recorded for this server's host and port.
@@ -278,7 +281,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func connectionRefusedIsRetriedThenReported() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try server.kill()
         let (_, gateway) = try home(server.destination(attempts: 3))
         let summary = try gateway.push()
@@ -287,7 +290,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func aServerThatNeverAnswersTimesOut() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         // A listener that accepts and then says nothing: the SSH handshake must time out.
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
@@ -307,7 +310,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func authenticationRefusedNamesTheKey() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         let stranger = server.directory.appendingPathComponent("stranger_ed25519").path
         try Subprocess.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", stranger])
         let (_, gateway) = try home(server.destination(key: stranger))
@@ -330,7 +333,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func ecdsaKeyWithAPassphraseFromAFileWorks() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let secret = "hemligt-\(UUID().uuidString.prefix(6))"
         let key = try authorisedKey(server, type: "ecdsa", passphrase: secret)
@@ -342,7 +345,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func aPassphraseFromAnUnsetVariableStopsOnlyThatDestinationAndIsNeverShown() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         let key = try authorisedKey(server, type: "ed25519", passphrase: "top-secret-words")
         let block = server.destination(key: key) + "\n    passphraseEnv: GATEWAY_TEST_UNSET_PASSPHRASE"
         let (_, gateway) = try home(block)   // start-up is not stopped by it
@@ -353,15 +356,13 @@ final class TestSFTPServer: @unchecked Sendable {
         #expect(!history.contains("top-secret-words"))
     }
 
-    @Test func permissionDeniedOnTheRemoteDirectoryIsPermanent() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+    // The server runs as root, whom permission bits do not stop; an immutable directory does.
+    @Test(.enabled(if: Probes.canMakeImmutable, "needs chattr +i on the temporary folder's file system"))
+    func permissionDeniedOnTheRemoteDirectoryIsPermanent() throws {
+        let server = try #require(try TestSFTPServer())
         let closed = server.root + "/closed"
         try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true)
-        // The server runs as root, whom permission bits do not stop; an immutable directory does.
-        guard (try? Subprocess.run("/usr/bin/chattr", ["+i", closed]))?.status == 0 else {
-            print("SKIPPED permission test: chattr +i is not available on this file system")
-            return
-        }
+        try #require(try Subprocess.run("/usr/bin/chattr", ["+i", closed]).status == 0)
         defer { _ = try? Subprocess.run("/usr/bin/chattr", ["-i", closed]) }
         let (home, gateway) = try home(server.destination(remote: closed, attempts: 3))
         let summary = try gateway.push()
@@ -373,7 +374,7 @@ final class TestSFTPServer: @unchecked Sendable {
 
     /// O3: an invoice sent by another method gets its ERP export once it is sent.
     @Test func o3SentInvoicesGetTheirExport() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let home = try makeHome()
         let config = home.appendingPathComponent("gateway.yml")
@@ -392,7 +393,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func aMissingOrClosedRemoteDirectoryFailsAndKeepsTheFiles() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         let (home, gateway) = try home(server.destination(remote: server.root + "/no-such-directory"))
         let summary = try gateway.push()
         #expect(summary.failed == 3)
@@ -400,7 +401,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func aServerDyingMidTransferLeavesNoFinalFileAndTheRetryDeliversOnce() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, gateway) = try home(server.destination(attempts: 1, timeout: 2))
         // One large file ahead of the invoices, so the kill lands in the middle of a transfer.
@@ -429,10 +430,10 @@ final class TestSFTPServer: @unchecked Sendable {
     /// `gateway push` killed with SIGKILL part-way and run again: every file on the server
     /// exactly once, none half-written under its final name, nothing uploaded twice (a second
     /// upload could not rename onto the first and would be reported as a failure).
-    @Test func aKilledPushResumesWithoutUploadingAnythingTwice() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
-        let binary = repository.appendingPathComponent(".build/debug/gateway")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else { print("SKIPPED: build the gateway first"); return }
+    @Test(.enabled(if: haveBinary, "needs the gateway binary (swift build)"))
+    func aKilledPushResumesWithoutUploadingAnythingTwice() throws {
+        let server = try #require(try TestSFTPServer())
+        let binary = gatewayBinary
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let (home, _) = try home(server.destination() + "\n    doneMarker: .done")
         let outbox = home.appendingPathComponent("outbox/pagero")
@@ -469,14 +470,12 @@ final class TestSFTPServer: @unchecked Sendable {
     /// A file the server cannot store fails without harming the rest: its channel closes the
     /// handle, removes the partial upload and goes on. Files written at the very moment the
     /// disk was full may fail too; none arrives partial, and once the space is back they go.
-    @Test func aFullRemoteDiskFailsTheFileThatDoesNotFitAndFreesItsSpace() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+    @Test(.enabled(if: Probes.canMountTmpfs, "needs to mount a small tmpfs (root)"))
+    func aFullRemoteDiskFailsTheFileThatDoesNotFitAndFreesItsSpace() throws {
+        let server = try #require(try TestSFTPServer())
         let remote = server.root + "/pagero"
         try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
-        guard (try? Subprocess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", remote]))?.status == 0 else {
-            print("SKIPPED full-disk test: cannot mount a small tmpfs here")
-            return
-        }
+        try #require(try Subprocess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", remote]).status == 0)
         defer { _ = try? Subprocess.run("/usr/bin/umount", [remote]) }
         let (home, gateway) = try home(server.destination(attempts: 1))
         let outbox = home.appendingPathComponent("outbox/pagero")
@@ -509,7 +508,7 @@ final class TestSFTPServer: @unchecked Sendable {
     }
 
     @Test func aRenameThatFailsLeavesNoFinalFile() throws {
-        guard let server = try TestSFTPServer() else { print("SKIPPED: no /usr/sbin/sshd"); return }
+        let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         // An upload folder on another file system: the server cannot rename across them.
         let upload = "/dev/shm/gateway-upload-\(UUID().uuidString.prefix(8))"

@@ -65,10 +65,35 @@ func order(_ number: String, customer: String, lines: String? = nil, extra: Stri
 
 /// Runs the official validator on files; nil when it cannot run here (no ../shared, no saxonche).
 func officialValidation(_ paths: [String]) -> (passed: Bool, output: String)? {
-    guard FileManager.default.fileExists(atPath: validatorTool.path),
-          let check = try? Subprocess.run("/usr/bin/env", ["python3", "-c", "import saxonche"]), check.status == 0,
-          let run = try? Subprocess.run(validatorTool.path, ["-v"] + paths) else { return nil }
+    guard Probes.haveOfficialValidator, let run = try? Subprocess.run(validatorTool.path, ["-v"] + paths) else { return nil }
     return (run.status == 0, run.output)
+}
+
+/// What this machine offers the tests that need more than Swift; a test that needs one is
+/// skipped visibly with the reason (`.enabled(if:)`), never passed by returning early.
+enum Probes {
+    static let haveSharedReference = FileManager.default.fileExists(atPath: sharedReference.path)
+
+    static let haveOfficialValidator = FileManager.default.fileExists(atPath: validatorTool.path)
+        && (try? Subprocess.run("/usr/bin/env", ["python3", "-c", "import saxonche"]))?.status == 0
+
+    /// chattr +i on the temporary folder's file system (root on ext4 and the like).
+    static let canMakeImmutable: Bool = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
+        guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else { return false }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard (try? Subprocess.run("/usr/bin/chattr", ["+i", folder.path]))?.status == 0 else { return false }
+        return (try? Subprocess.run("/usr/bin/chattr", ["-i", folder.path]))?.status == 0
+    }()
+
+    /// Mounting a small tmpfs (root with CAP_SYS_ADMIN).
+    static let canMountTmpfs: Bool = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
+        guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else { return false }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard (try? Subprocess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", folder.path]))?.status == 0 else { return false }
+        return (try? Subprocess.run("/usr/bin/umount", [folder.path]))?.status == 0
+    }()
 }
 
 /// A child process started with posix_spawn and reaped with waitpid. Foundation's Process

@@ -144,3 +144,19 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
         #expect(organisation.electronicAddress?.description == "0007:5566778899")
     }
 }
+
+@Suite struct AmountLimitTests {
+    let factory = InvoiceFactory(client: client)
+
+    @Test func aLineOrTotalPastTwelveDigitsIsNamed() {
+        // The largest quantity and price intake allows would make 1.25 × 10^21 SEK.
+        let huge = factory.amountOverLimit(order([line("999999999999.9999", "999999999.999")]))
+        #expect(huge?.field == "lines[0]")
+        #expect(huge.map { $0.amount > InvoiceFactory.amountLimit } == true)
+        // Each line fits, the total with VAT does not.
+        let total = factory.amountOverLimit(order([line("500000000000"), line("400000000000")]))
+        #expect(total?.field == "lines")
+        #expect(factory.amountOverLimit(order([line("799999999999.00")])) == nil)
+        #expect(factory.amountOverLimit(order([line("89.00", "12")])) == nil)
+    }
+}
