@@ -156,6 +156,8 @@ public final class Gateway {
         public var overpaid: [(number: String, payable: Decimal, paid: Decimal)]
         /// What waits in inbox/ (and inbox/.processing), with a note where it is not a plain file.
         public var inbox: [(name: String, note: String?)]
+        /// Entries the last run could not claim, read or move, and why.
+        public var entriesNotTaken: [EntryProblemRecord]
     }
 
     public func status() throws -> Status {
@@ -163,7 +165,8 @@ public final class Gateway {
         return try ledger.read { tx in
             Status(counts: try tx.countsByStatus(), waitingOrders: try tx.ordersWaitingForCustomer(),
                    refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(),
-                   failedDeliveries: try tx.failedDeliveries(), overpaid: try tx.overpaidInvoices(), inbox: inbox)
+                   failedDeliveries: try tx.failedDeliveries(), overpaid: try tx.overpaidInvoices(), inbox: inbox,
+                   entriesNotTaken: try tx.entryProblems())
         }
     }
 

@@ -72,6 +72,9 @@ struct InboxProcessor {
         for entry in try EntryName.entries(of: home.inbox.path) where entry.isReady {
             take(entry, in: home.inbox, resumed: false, &summary)
         }
+        let now = clock.now
+        let problems = summary.entriesNotTaken.map { EntryProblemRecord(name: $0.name, reason: $0.reason, at: now) }
+        try ledger.write { tx in try tx.replaceEntryProblems(problems) }
         return summary
     }
 

@@ -54,6 +54,18 @@ public struct InvoiceRecord: Sendable, Hashable {
     }
 }
 
+/// An inbox entry the last intake run could not claim, read or move, and why.
+public struct EntryProblemRecord: Sendable, Hashable {
+    public var name: String
+    public var reason: String
+    public var at: Date
+    public init(name: String, reason: String, at: Date) {
+        self.name = name
+        self.reason = reason
+        self.at = at
+    }
+}
+
 public struct RefusedFileRecord: Sendable, Hashable {
     public var name: String
     public var at: Date
@@ -98,6 +110,9 @@ public protocol LedgerTransaction {
     /// Whether this exact version of a document (type, key, content hash) was applied before.
     func hasSeen(type: String, key: String, hash: String) throws -> Bool
     func markSeen(type: String, key: String, hash: String) throws
+    /// What the last intake run could not take; each run replaces the list.
+    func replaceEntryProblems(_ problems: [EntryProblemRecord]) throws
+    func entryProblems() throws -> [EntryProblemRecord]
 
     func customer(_ number: String) throws -> Customer?
     func saveCustomer(_ customer: Canonical<Customer>, at: Date) throws

@@ -94,7 +94,8 @@ public final class SQLiteLedger: Ledger {
                 CREATE INDEX invoice_files_path ON invoice_files(path);
                 """)
         }
-        migrator.registerMigration("v3-paid-totals") { db in
+        migrator.registerMigration("v3-intake") { db in
+            try db.execute(sql: "CREATE TABLE inbox_problems (name TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL)")
             // invoices.paid is kept as each payment is recorded; bring earlier payments into it.
             var totals: [String: Decimal] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT invoice_number, amount FROM payments") {
@@ -438,6 +439,19 @@ struct SQLiteTransaction: LedgerTransaction {
         let total = amounts.reduce(Decimal(0)) { $0 + (Decimal(exactly: Substring($1)) ?? 0) }
         try run("UPDATE invoices SET paid = ? WHERE number = ?", [total.plainText, payment.invoiceNumber])
         return total
+    }
+
+    func replaceEntryProblems(_ problems: [EntryProblemRecord]) throws {
+        try run("DELETE FROM inbox_problems")
+        for problem in problems {
+            try run("INSERT INTO inbox_problems (name, reason, at) VALUES (?, ?, ?)", [problem.name, problem.reason, problem.at.ledgerText])
+        }
+    }
+
+    func entryProblems() throws -> [EntryProblemRecord] {
+        try Row.fetchAll(db, sql: "SELECT name, reason, at FROM inbox_problems ORDER BY rowid").map {
+            EntryProblemRecord(name: $0["name"], reason: $0["reason"], at: Date(ledgerText: $0["at"]))
+        }
     }
 
     func overpaidInvoices() throws -> [(number: String, payable: Decimal, paid: Decimal)] {

@@ -196,6 +196,7 @@ struct Status: ParsableCommand {
         var overpaidInvoices: [[String: String]]
         var inbox: [String]
         var inboxNotes: [[String: String]]
+        var entriesNotTaken: [[String: String]]
     }
 
     func run() throws {
@@ -210,7 +211,8 @@ struct Status: ParsableCommand {
             overpaidInvoices: s.overpaid.map { ["number": $0.number, "payable": $0.payable.fixed(2), "paid": $0.paid.fixed(2),
                                                 "overpaid": ($0.paid - $0.payable).fixed(2)] },
             inbox: s.inbox.map(\.name),
-            inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } })
+            inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } },
+            entriesNotTaken: s.entriesNotTaken.map { ["name": $0.name, "reason": $0.reason, "at": Instant.format($0.at)] })
         if json { return try Console.printJSON(view) }
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
         print("waiting orders (customer not known yet): \(s.waitingOrders.count)")
@@ -225,6 +227,10 @@ struct Status: ParsableCommand {
         for o in s.overpaid { print("  \(o.number): \(o.paid.fixed(2)) paid of \(o.payable.fixed(2)), overpaid by \((o.paid - o.payable).fixed(2))") }
         print("files waiting in inbox/: \(s.inbox.count)")
         for entry in s.inbox { if let note = entry.note { print("  \(entry.name): \(note)") } }
+        if !s.entriesNotTaken.isEmpty {
+            print("entries the last run could not take (they stay where they are; fix and run again): \(s.entriesNotTaken.count)")
+            for problem in s.entriesNotTaken { print("  \(problem.name): \(problem.reason)") }
+        }
     }
 }
 

@@ -119,6 +119,40 @@ let haveBinary = FileManager.default.isExecutableFile(atPath: gatewayBinary.path
         #expect(try gateway.status().refusedFiles.map(\.name).sorted() == ["dangling.json", "folder.json"])
     }
 
+    /// refused/ made immutable (root ignores permission bits): the entry that cannot be moved
+    /// there is named with why, in the summary and in `status`, and the others go on.
+    @Test(.enabled(if: Probes.canMakeImmutable, "needs chattr +i on the temporary folder's file system"))
+    func anEntryThatCannotBeMovedIsNamedAndDoesNotStopTheOthers() throws {
+        let home = try makeHome()
+        let refused = home.appendingPathComponent("refused")
+        try FileManager.default.createDirectory(at: refused, withIntermediateDirectories: true)
+        #expect(mkfifo(home.appendingPathComponent("inbox/a-pipe.json").path, 0o644) == 0)
+        try drop("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "b-good.json", in: home)
+        try #require(try Subprocess.run("/usr/bin/chattr", ["+i", refused.path]).status == 0)
+        let gateway = try Gateway(home: home, clock: testClock)
+        let first: Gateway.ProcessSummary
+        do {
+            defer { _ = try? Subprocess.run("/usr/bin/chattr", ["-i", refused.path]) }
+            first = try gateway.process()
+            // The same name again, while the first still waits in .processing.
+            #expect(mkfifo(home.appendingPathComponent("inbox/a-pipe.json").path, 0o644) == 0)
+            let second = try gateway.process()
+            #expect(second.intake.entriesNotTaken.map(\.name) == ["a-pipe.json", "a-pipe.json"])
+            #expect(second.intake.entriesNotTaken.last?.reason.contains("still in inbox/.processing") == true)
+        }
+        #expect(first.intake.filesAccepted == 1)
+        #expect(first.intake.entriesNotTaken.map(\.name) == ["a-pipe.json"])
+        #expect(first.intake.entriesNotTaken.first?.reason.contains("refused") == true, "\(first.intake.entriesNotTaken)")
+        #expect(try gateway.invoices().count == 1)
+        #expect(try gateway.status().entriesNotTaken.map(\.name) == ["a-pipe.json", "a-pipe.json"])
+        // Once refused/ takes files again, the next run finishes both.
+        let third = try gateway.process()
+        #expect(third.intake.entriesNotTaken.isEmpty)
+        #expect(third.intake.filesRefused == 2)
+        #expect(try gateway.status().entriesNotTaken.isEmpty)
+        #expect(files(in: refused).filter { $0.hasSuffix("a-pipe.json") }.count == 2)
+    }
+
     @Test(.enabled(if: haveBinary, "needs the gateway binary (swift build)"))
     func sixteenMebibytesOfTinyDocumentsStayInBoundedMemory() throws {
         let home = try makeHome()
