@@ -38,7 +38,7 @@ public struct GatewayConfiguration: Sendable {
         let url = home.appendingPathComponent(fileName)
         let file = url.path
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw ConfigurationError(file: file, key: nil, expected: "a readable gateway.yml in the gateway home (run `gateway init` or copy the repository's sample)", found: nil)
+            throw ConfigurationError(file: file, key: nil, expected: "a readable gateway.yml in the gateway home (copy the repository's gateway.yml and mappings/ into it, or name the home with --home or GATEWAY_HOME)", found: nil)
         }
         return try parse(text, file: file, home: home)
     }

@@ -29,11 +29,16 @@ public final class Gateway {
         self.ledger = try SQLiteLedger(path: configuration.ledgerPath)
     }
 
-    /// Warnings worth saying at start-up, such as formats that will not be validated.
+    /// Warnings worth saying before work that publishes or sends: formats that will not be validated.
     public var startupWarnings: [String] {
         catalog.unvalidatedSets.sorted().map {
             "schema validation of \($0) is off: gateway.yml sets no folder for it under `schemas:`"
         }
+    }
+
+    /// Each schema set the mappings name, and whether documents of it are validated.
+    public var schemaSets: [(set: String, validated: Bool)] {
+        Set(catalog.mappings.compactMap { $0.schema?.set }).sorted().map { ($0, !catalog.unvalidatedSets.contains($0)) }
     }
 
     /// Runs `body` holding the home's lock (one run at a time per home), waiting for another

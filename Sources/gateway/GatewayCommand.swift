@@ -26,10 +26,12 @@ struct HomeOption: ParsableArguments {
         return URL(fileURLWithPath: path)
     }
 
-    func open() throws -> Gateway {
+    /// Opens the home; `warn` says the schema sets that go unvalidated, for the commands
+    /// where that matters (those that publish or send).
+    func open(warn: Bool = false) throws -> Gateway {
         do {
             let gateway = try Gateway(home: url)
-            for warning in gateway.startupWarnings { Console.error("warning: \(warning)") }
+            if warn { for warning in gateway.startupWarnings { Console.error("warning: \(warning)") } }
             return gateway
         } catch {
             throw Console.fail("\(error)")
@@ -67,7 +69,7 @@ struct Process: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
-        let gateway = try home.open()
+        let gateway = try home.open(warn: true)
         gateway.progress = Console.progress
         let summary = try gateway.process(retryFailed: retryFailed)
         if Console.isTerminal { Console.error("") }
@@ -114,7 +116,7 @@ struct Approve: ParsableCommand {
     @Argument(help: "The invoice number.") var number: String
 
     func run() throws {
-        switch try home.open().approve(number) {
+        switch try home.open(warn: true).approve(number) {
         case .applied(let text), .unchanged(let text): print(text)
         case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
         }
@@ -197,10 +199,12 @@ struct Status: ParsableCommand {
         var inbox: [String]
         var inboxNotes: [[String: String]]
         var entriesNotTaken: [[String: String]]
+        var schemaValidation: [String: Bool]
     }
 
     func run() throws {
-        let s = try home.open().status()
+        let gateway = try home.open()
+        let s = try gateway.status()
         let view = View(
             invoices: Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
             waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
@@ -212,8 +216,11 @@ struct Status: ParsableCommand {
                                                 "overpaid": ($0.paid - $0.payable).fixed(2)] },
             inbox: s.inbox.map(\.name),
             inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } },
-            entriesNotTaken: s.entriesNotTaken.map { ["name": $0.name, "reason": $0.reason, "at": Instant.format($0.at)] })
+            entriesNotTaken: s.entriesNotTaken.map { ["name": $0.name, "reason": $0.reason, "at": Instant.format($0.at)] },
+            schemaValidation: Dictionary(uniqueKeysWithValues: gateway.schemaSets.map { ($0.set, $0.validated) }))
         if json { return try Console.printJSON(view) }
+        print("schema validation: " + gateway.schemaSets.map { "\($0.set) \($0.validated ? "on" : "OFF (no folder under `schemas:` in gateway.yml)")" }
+            .joined(separator: ", "))
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
         print("waiting orders (customer not known yet): \(s.waitingOrders.count)")
         for o in s.waitingOrders { print("  order \(o.orderNumber) waits for customer \(o.customerNumber)") }
@@ -312,7 +319,7 @@ struct Push: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
-        let gateway = try home.open()
+        let gateway = try home.open(warn: true)
         gateway.progress = Console.progress
         let summary: PushSummary
         do { summary = try gateway.push(destinations: destinations.isEmpty ? nil : destinations, retryFailed: retryFailed) } catch {
@@ -337,7 +344,7 @@ struct Send: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
-        let gateway = try home.open()
+        let gateway = try home.open(warn: true)
         let summary: PushSummary
         do { summary = try gateway.send(number) } catch { throw Console.fail("\(error)") }
         try report(summary, json: json)
