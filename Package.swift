@@ -20,6 +20,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Values every stage shares: money, dates, the clock. No I/O.
         .target(name: "GatewayCore"),
@@ -36,11 +38,13 @@ let package = Package(
         ]),
         // Mappings kept as data -> XML bytes through libxml2, validated against XSDs.
         .target(name: "Rendering", dependencies: ["GatewayCore", "Invoicing", "CLibXML2", "Yams"]),
+        // Invoices for people: PDF drawn with cairo and pango from templates kept as data, with the payment QR code.
+        .target(name: "PDFRendering", dependencies: ["GatewayCore", "Invoicing", "CPangoCairo", "CQREncode", "Yams"]),
         // Transports that take outbox files to the outside world: SFTP over libssh2.
         .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2"]),
         // The pipeline: configuration, inbox -> ledger -> invoices -> outbox -> delivery.
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Rendering", "Delivery", "Yams",
+            "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Rendering", "PDFRendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
@@ -57,6 +61,7 @@ let package = Package(
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
+        .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]

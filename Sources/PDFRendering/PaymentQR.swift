@@ -1,0 +1,68 @@
+import CQREncode
+import Foundation
+import GatewayCore
+import Invoicing
+
+/// The payment QR code Swedish bank apps scan: Visma's UsingQR format, one line of JSON.
+public enum PaymentQR {
+    /// The UsingQR payload for an invoice, or nil when there is nothing to pay (a credit
+    /// invoice, a prepaid one) or no account to pay to. `acc` is the bankgiro when the client
+    /// has one, else the plusgiro, else the IBAN (with the BIC as `bc`).
+    public static func payload(for invoice: Invoice, client: ClientProfile) -> String? {
+        guard invoice.kind != .credit, invoice.totals.payable > 0 else { return nil }
+        let account: (type: String, number: String)
+        if let bankgiro = client.bankgiro { account = ("BG", bankgiro) }
+        else if let plusgiro = client.plusgiro { account = ("PG", plusgiro) }
+        else if let iban = client.iban { account = ("IBAN", iban.filter { $0 != " " }) }
+        else { return nil }
+        // Keys in the specification's order; `due` is a JSON number, as the format has it.
+        var members: [(String, String)] = [
+            ("uqr", "1"), ("tp", "1"),
+            ("nme", quoted(client.name)),
+            ("cc", quoted(client.address.country ?? "SE")),
+            ("cid", quoted(client.organisationNumber)),
+            ("iref", quoted(invoice.ocr)),
+            ("idt", quoted(compact(invoice.issueDate))),
+            ("ddt", quoted(compact(invoice.dueDate))),
+            ("due", invoice.totals.payable.fixed(2)),
+            ("cur", quoted(invoice.currency)),
+            ("pt", quoted(account.type)),
+            ("acc", quoted(account.number)),
+        ]
+        if account.type == "IBAN", let bic = client.bic { members.append(("bc", quoted(bic))) }
+        return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    private static func compact(_ date: CivilDate) -> String { date.description.filter { $0 != "-" } }
+
+    /// A JSON string literal: the payload is JSON, so names with quotes or backslashes stay valid.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}
+
+/// A QR code's modules, from libqrencode.
+public struct QRMatrix: Sendable {
+    public let size: Int
+    private let dark: [Bool]
+
+    /// Encodes UTF-8 text in byte mode with error correction level M (15 % of the code may be
+    /// soiled or folded and it still reads).
+    public init?(_ text: String) {
+        guard let code = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M) else { return nil }
+        defer { QRcode_free(code) }
+        size = Int(code.pointee.width)
+        dark = (0..<(size * size)).map { code.pointee.data[$0] & 1 == 1 }
+    }
+
+    public func isDark(row: Int, column: Int) -> Bool { dark[row * size + column] }
+}
