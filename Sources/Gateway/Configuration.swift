@@ -31,8 +31,31 @@ public struct GatewayConfiguration: Sendable {
     public var destinations: [String: DestinationSettings]
     /// How long a command that changes the home waits for another one to finish.
     public var lockWait: Duration = .seconds(30)
+    /// The client's logo (PNG), relative to the home or absolute; drawn on its PDF invoices.
+    public var logoPath: String?
+    /// The template (in `templates/`) a PDF invoice is drawn with unless the customer names one.
+    public var pdfTemplate = "standard"
+    /// The print house's package: what goes beside each PDF in `outbox/21grams/`.
+    public var printPackage = PrintPackageSettings()
 
     public static let fileName = "gateway.yml"
+
+    /// Whether a file is delivered by being written to this outbox folder: the export folder an
+    /// ERP reads, print/ while no printer is set, autogiro/ while no destination takes its files
+    /// to the bank. Every other folder waits for its transport (SFTP, SMTP).
+    public func isDeliveredByWriting(folder: String) -> Bool {
+        let collected = [DistributionMethod.ownPrinter, .export, .autogiro].compactMap { outboxFolders[$0.rawValue] }
+        return collected.contains(folder) && !destinations.values.contains { $0.outboxFolder == folder }
+    }
+
+    /// Why an unserved folder is the end of the road, for the invoice's history.
+    func unservedNote(folder: String) -> String {
+        switch folder {
+        case outboxFolders[DistributionMethod.ownPrinter.rawValue]: "no printer is set, so the PDF waits there to be printed"
+        case outboxFolders[DistributionMethod.export.rawValue]: "the finance system collects it there"
+        default: "it is collected from there"
+        }
+    }
 
     public static func load(home: URL) throws(ConfigurationError) -> GatewayConfiguration {
         let url = home.appendingPathComponent(fileName)
@@ -60,12 +83,12 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
             try c.allowOnly(["id", "name", "organisationNumber", "vatNumber", "address", "email", "phone", "bankgiro", "plusgiro",
-                             "iban", "bic", "fTax", "timeZone", "currency", "invoiceNumbers", "ocr", "roundToWholeKronor", "defaults"])
+                             "iban", "bic", "fTax", "timeZone", "currency", "invoiceNumbers", "ocr", "roundToWholeKronor", "defaults", "logo"])
             let name = try c.requiredText("name")
             let id = try c.optionalIdentifier("id") ?? String(name.filter { $0.isLetter || $0.isNumber }.prefix(20)).lowercased()
             let timeZone = try c.optionalText("timeZone") ?? "Europe/Stockholm"
@@ -144,6 +167,20 @@ public struct GatewayConfiguration: Sendable {
                                                      ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
                                                      mappingValues: mappingValues, destinations: destinations)
             if let seconds = try top.optionalInteger("lockWaitSeconds", range: 0...3600) { configuration.lockWait = .seconds(seconds) }
+            if let logo = try c.optionalText("logo", maxLength: 1000) {
+                let resolved = logo.hasPrefix("/") ? logo : home.appendingPathComponent(logo).path
+                guard FileManager.default.isReadableFile(atPath: resolved) else {
+                    throw DocumentRefusal(field: "client.logo", expected: "a readable PNG file", found: "\"\(logo)\" (\(resolved) cannot be read)")
+                }
+                configuration.logoPath = resolved
+            }
+            if let pdf = try top.optionalObject("pdf") {
+                try pdf.allowOnly(["template"])
+                configuration.pdfTemplate = try pdf.optionalIdentifier("template") ?? configuration.pdfTemplate
+            }
+            if let print = try top.optionalObject("centralPrint") {
+                configuration.printPackage = try PrintPackageSettings.read(print)
+            }
             return configuration
         } catch {
             throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
@@ -170,5 +207,28 @@ public struct GatewayConfiguration: Sendable {
         case .alias:
             return .null
         }
+    }
+}
+
+/// What the print house (21 Grams) gets beside each PDF: a metadata file with the same stem.
+/// Its interconnect specification decides the details, so they are settings (`centralPrint:`).
+public struct PrintPackageSettings: Sendable {
+    public var duplex = true
+    public var colour = false
+    /// Postage class: A (first class, "A-post") or B (economy, "B-post").
+    public var postage = "B"
+
+    static func read(_ f: Fields) throws(DocumentRefusal) -> PrintPackageSettings {
+        try f.allowOnly(["duplex", "colour", "postage"])
+        var settings = PrintPackageSettings()
+        settings.duplex = try f.optionalBool("duplex") ?? settings.duplex
+        settings.colour = try f.optionalBool("colour") ?? settings.colour
+        if let postage = try f.optionalText("postage", maxLength: 1) {
+            guard postage == "A" || postage == "B" else {
+                throw DocumentRefusal(field: f.path("postage"), expected: "A or B", found: "\"\(postage)\"")
+            }
+            settings.postage = postage
+        }
+        return settings
     }
 }

@@ -4,6 +4,7 @@ import GatewayCore
 import Intake
 import Invoicing
 import Ledger
+import PDFRendering
 import Rendering
 
 /// The gateway over one home: configuration, ledger, mappings and the pipeline that runs
@@ -13,6 +14,7 @@ public final class Gateway {
     public let configuration: GatewayConfiguration
     public let ledger: any Ledger
     public let catalog: MappingCatalog
+    public let templates: TemplateCatalog
     public let clock: any GatewayClock
     public var progress: (@Sendable (String) -> Void)?
     private var lock: HomeLock?
@@ -24,6 +26,7 @@ public final class Gateway {
         self.configuration = try GatewayConfiguration.load(home: home)
         self.catalog = try MappingCatalog(folder: self.home.mappings, schemaFolders: configuration.schemaFolders,
                                           values: configuration.mappingValues)
+        self.templates = try TemplateCatalog(folder: self.home.templates, logo: configuration.logoPath.map(URL.init(fileURLWithPath:)))
         self.clock = clock
         try self.home.createFolders()
         self.ledger = try SQLiteLedger(path: configuration.ledgerPath)
@@ -80,7 +83,7 @@ public final class Gateway {
         }
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client), clock: clock)
         intake.progress = progress
-        var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
+        var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         publisher.progress = progress
         let intakeRunning = Flag(true)
         let publishing = Outcome<PublishSummary>()
@@ -106,7 +109,7 @@ public final class Gateway {
         let now = clock.now
         let outcome = try ledger.write { tx in try Operations.approve(number, at: now, tx) }
         if case .applied = outcome {
-            _ = try Publisher(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run()
+            _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
         }
         return outcome
     }

@@ -13,6 +13,8 @@ public struct GatewayHome: Sendable {
     public var processing: URL { inbox.appendingPathComponent(".processing") }
     public var outbox: URL { root.appendingPathComponent("outbox") }
     public var mappings: URL { root.appendingPathComponent("mappings") }
+    /// PDF invoice templates (`NAME.yml`).
+    public var templates: URL { root.appendingPathComponent("templates") }
     public var archive: URL { root.appendingPathComponent("archive") }
     public var refused: URL { root.appendingPathComponent("refused") }
     public var duplicates: URL { root.appendingPathComponent("duplicates") }

@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 import Ledger
+import PDFRendering
 import Rendering
 
 public struct PublishSummary: Sendable, Codable {
@@ -17,13 +18,25 @@ struct Publisher: Sendable {
     let home: GatewayHome
     let ledger: any Ledger
     let catalog: MappingCatalog
+    let templates: TemplateCatalog
     let configuration: GatewayConfiguration
     let clock: any GatewayClock
     var batchSize = 256
     var progress: (@Sendable (String) -> Void)?
 
+    /// One file an invoice is published as, with what its history says of it.
+    struct Output: Sendable {
+        var fileName: String
+        var folder: String
+        var parts: [[UInt8]]
+        /// "peppol-bis3", "PDF (standard template, 2 pages)", ...
+        var label: String
+        /// "validated against ...", or nil.
+        var qualifier: String?
+    }
+
     private enum Result: Sendable {
-        case documents([(RenderedDocument, fileName: String, folder: String)])
+        case outputs([Output])
         case failure(String, bytes: [UInt8]?, fileName: String)
     }
 
@@ -41,9 +54,9 @@ struct Publisher: Sendable {
             }
             // Rendering and validation are the expensive part and share nothing: use every core.
             let results = ResultBox<Result>(count: invoices.count)
-            let catalog = catalog, configuration = configuration
+            let catalog = catalog, templates = templates, configuration = configuration
             DispatchQueue.concurrentPerform(iterations: invoices.count) { i in
-                results.set(i, Self.render(invoices[i], catalog: catalog, configuration: configuration))
+                results.set(i, Self.render(invoices[i], catalog: catalog, templates: templates, configuration: configuration))
             }
             for (invoice, result) in zip(invoices, results.values) {
                 try publish(invoice, result!, &summary)
@@ -55,79 +68,97 @@ struct Publisher: Sendable {
 
     /// Deterministic per invoice and format, so a restart re-publishes under the same name
     /// instead of adding a second file. Letters, digits and `_` only (Pagero's rule).
-    static func fileName(client: ClientProfile, invoice: Invoice, format: String, output: Mapping.Output) -> String {
+    static func fileName(client: ClientProfile, invoice: Invoice, format: String, extension: String) -> String {
         let clientPart = client.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
         let uid = SHA256.hex("\(client.id)|\(client.numberSeries.name)|\(invoice.number)|\(format)").prefix(12)
-        return "\(clientPart)_\(invoice.number)_\(uid).\(output.rawValue)"
+        return "\(clientPart)_\(invoice.number)_\(uid).\(`extension`)"
     }
 
-    /// Writes a rendered document by atomic rename; several documents from one mapping (one
-    /// per article, say) get _1, _2, ... Returns the paths relative to the home.
-    static func write(_ document: RenderedDocument, named fileName: String, in folder: URL, home: GatewayHome) throws -> [String] {
-        try document.parts.enumerated().map { index, part in
-            let name = document.parts.count == 1 ? fileName
-                : (fileName as NSString).deletingPathExtension + "_\(index + 1)." + (fileName as NSString).pathExtension
-            let target = folder.appendingPathComponent(name)
-            try FileMoves.writeAtomically(part, to: target)
-            return home.relative(target)
-        }
-    }
-
-    private static func render(_ invoice: Invoice, catalog: MappingCatalog, configuration: GatewayConfiguration) -> Result {
+    private static func render(_ invoice: Invoice, catalog: MappingCatalog, templates: TemplateCatalog,
+                               configuration: GatewayConfiguration) -> Result {
         let artefacts = OutputChoice.artefacts(for: invoice.settings)
         guard !artefacts.isEmpty else {
             return .failure("distribution method export needs an exportMapping (sap, oracle, dynamics or a file in mappings/)", bytes: nil,
                             fileName: "\(invoice.number)")
         }
-        var documents: [(RenderedDocument, fileName: String, folder: String)] = []
+        var outputs: [Output] = []
         for artefact in artefacts {
             let format = artefact.format
-            guard format != InvoiceFormat.pdf.rawValue else {
-                return .failure("format pdf: PDF rendering is not available yet; set format svefaktura or peppol-bis3 for this customer",
-                                bytes: nil, fileName: invoice.number)
+            let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
+            if format == InvoiceFormat.pdf.rawValue {
+                switch PrintArtefacts.render(invoice, for: artefact, templates: templates, configuration: configuration, folder: folder) {
+                case .success(let made): outputs += made
+                case .failure(let problem): return .failure(problem.reason, bytes: nil, fileName: invoice.number)
+                }
+                continue
             }
             let output = catalog.mapping(named: format, for: invoice.kind)?.output ?? .xml
-            let fileName = fileName(client: configuration.client, invoice: invoice, format: format, output: output)
+            let fileName = fileName(client: configuration.client, invoice: invoice, format: format, extension: output.rawValue)
             do {
                 let document = try catalog.render(invoice, client: configuration.client, format: format)
                 if !document.schemaErrors.isEmpty {
                     return .failure("\(format) failed validation against \(document.mapping.schema?.file ?? "its schema"): "
                                     + document.schemaErrors.prefix(5).joined(separator: "; "), bytes: document.bytes, fileName: fileName)
                 }
-                documents.append((document, fileName, configuration.outboxFolders[artefact.destination] ?? artefact.destination))
+                let validated = document.wasValidated ? "validated against \(document.mapping.schema!.file)"
+                    : document.mapping.schema == nil ? "no schema" : "NOT validated: no schema folder is set for \(document.mapping.schema!.set)"
+                outputs.append(Output(fileName: fileName, folder: folder, parts: document.parts, label: document.mapping.name, qualifier: validated))
             } catch {
                 return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
             }
         }
-        return .documents(documents)
+        return .outputs(outputs)
+    }
+
+    /// Writes an output by atomic rename; several parts (one per article, say) get _1, _2, ...
+    /// Returns the paths relative to the home.
+    static func write(_ output: Output, home: GatewayHome) throws -> [String] {
+        let folder = home.outbox.appendingPathComponent(output.folder)
+        return try output.parts.enumerated().map { index, part in
+            let name = output.parts.count == 1 ? output.fileName
+                : (output.fileName as NSString).deletingPathExtension + "_\(index + 1)." + (output.fileName as NSString).pathExtension
+            let target = folder.appendingPathComponent(name)
+            try FileMoves.writeAtomically(part, to: target)
+            return home.relative(target)
+        }
     }
 
     private func publish(_ invoice: Invoice, _ result: Result, _ summary: inout PublishSummary) throws {
         let now = clock.now
         switch result {
-        case .documents(let documents):
-            var paths: [(String, RenderedDocument)] = []
-            for (document, fileName, folder) in documents {
-                for path in try Self.write(document, named: fileName, in: home.outbox.appendingPathComponent(folder), home: home) {
-                    paths.append((path, document))
-                }
+        case .outputs(let outputs):
+            var paths: [(String, Output)] = []
+            for output in outputs {
+                for path in try Self.write(output, home: home) { paths.append((path, output)) }
             }
+            // A folder no transport serves is where the file is delivered (an export folder an
+            // ERP reads, print/ with no printer set): there the invoice is sent once written.
+            let unserved = Set(outputs.map(\.folder)).filter { configuration.isDeliveredByWriting(folder: $0) }.sorted()
+            let deliveredHere = !outputs.isEmpty && unserved.count == Set(outputs.map(\.folder)).count
             try ledger.write { tx in
                 var details: [String] = []
-                for (path, document) in paths {
+                for (path, output) in paths {
                     try tx.addFile(invoice: invoice.number, path: path)
-                    let validated = document.wasValidated ? "validated against \(document.mapping.schema!.file)"
-                        : document.mapping.schema == nil ? "no schema" : "NOT validated: no schema folder is set for \(document.mapping.schema!.set)"
-                    details.append("\(document.mapping.name) written to \(path) (\(validated))")
+                    details.append("\(output.label) written to \(path)" + (output.qualifier.map { " (\($0))" } ?? ""))
                 }
                 try tx.markPublished(invoice: invoice.number, at: now)
                 let detail = details.joined(separator: "; ")
                 if invoice.status == .ready {
                     // D3: in the outbox, the invoice waits to be sent.
                     try tx.setStatus(invoice: invoice.number, to: .waiting, at: now, event: "published", detail: detail)
+                    if deliveredHere {
+                        // D4: it has left; the history says how and where.
+                        try tx.setStatus(invoice: invoice.number, to: .sent, at: now, event: "sent",
+                                         detail: "delivered to " + unserved.map { "outbox/\($0)/" }.joined(separator: ", ")
+                                            + " (no transport serves " + (unserved.count == 1 ? "it" : "them") + ": "
+                                            + unserved.map { configuration.unservedNote(folder: $0) }.joined(separator: "; ") + ")")
+                    }
                 } else {
                     try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "published", detail: detail))
                 }
+            }
+            if deliveredHere, invoice.status == .ready {
+                try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice.number)
             }
             summary.published += 1
         case .failure(let reason, let bytes, let fileName):

@@ -305,32 +305,8 @@ struct Pusher {
             }
         }
         for (file, _) in delivered { try FileMoves.rename(file, to: Self.sentLocation(of: file)) }
-        for invoice in Set(delivered.compactMap(\.record.invoiceNumber)).sorted() { try exportIfSent(invoice) }
-    }
-
-    /// O3: a sent invoice's ERP export, written to the export folder once.
-    private func exportIfSent(_ number: String) throws {
-        guard let record = try ledger.read({ try $0.invoice(number) }), record.invoice.status == .sent,
-              let artefact = OutputChoice.exportOnSent(for: record.invoice.settings) else { return }
-        let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
-        let output = catalog.mapping(named: artefact.format, for: record.invoice.kind)?.output ?? .xml
-        let name = Publisher.fileName(client: configuration.client, invoice: record.invoice, format: artefact.format, output: output)
-        let stem = "outbox/\(folder)/" + (name as NSString).deletingPathExtension
-        guard !record.files.contains(where: { $0.hasPrefix(stem) }) else { return }
-        let now = clock.now
-        do {
-            let document = try catalog.render(record.invoice, client: configuration.client, format: artefact.format)
-            let paths = try Publisher.write(document, named: name, in: home.outbox.appendingPathComponent(folder), home: home)
-            try ledger.write { tx in
-                for path in paths { try tx.addFile(invoice: number, path: path) }
-                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "exported",
-                                                                   detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"))
-            }
-        } catch let error as RenderError {
-            try ledger.write { tx in
-                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "export failed", detail: "\(artefact.format): \(error.message)"))
-            }
-        }
+        let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
+        for invoice in Set(delivered.compactMap(\.record.invoiceNumber)).sorted() { try exporter.run(invoice) }
     }
 
     static func sentLocation(of file: URL) -> URL {

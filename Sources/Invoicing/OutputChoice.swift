@@ -27,7 +27,17 @@ public enum OutputChoice {
                 guard let export = settings.exportMapping else { return [] }
                 return [Artefact(format: exportMappings[export] ?? export, destination: DistributionMethod.export.rawValue)]
             }
-            return [Artefact(format: settings.format.rawValue, destination: settings.distributionMethod.rawValue)]
+            let method = settings.distributionMethod
+            let pdf = Artefact(format: InvoiceFormat.pdf.rawValue, destination: method.rawValue)
+            switch method {
+            case .ownPrinter, .centralPrint:
+                return [pdf]
+            case .email:
+                // The PDF for the reader, and the XML beside it when the customer's format is one.
+                return settings.format == .pdf ? [pdf] : [pdf, Artefact(format: settings.format.rawValue, destination: method.rawValue)]
+            case .eInvoice, .autogiro, .export:
+                return [Artefact(format: settings.format.rawValue, destination: method.rawValue)]
+            }
         }
     }
 

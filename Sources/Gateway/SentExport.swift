@@ -1,0 +1,41 @@
+import Foundation
+import GatewayCore
+import Invoicing
+import Ledger
+import Rendering
+
+/// O3: once an invoice is sent, its ERP export (the customer's `exportMapping`) is written to
+/// the export folder, once. Called wherever an invoice becomes sent: a push, or a publish to a
+/// folder that no transport serves.
+struct SentExport {
+    let home: GatewayHome
+    let ledger: any Ledger
+    let catalog: MappingCatalog
+    let configuration: GatewayConfiguration
+    let clock: any GatewayClock
+
+    func run(_ number: String) throws {
+        guard let record = try ledger.read({ try $0.invoice(number) }), record.invoice.status == .sent,
+              let artefact = OutputChoice.exportOnSent(for: record.invoice.settings) else { return }
+        let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
+        let output = catalog.mapping(named: artefact.format, for: record.invoice.kind)?.output ?? .xml
+        let name = Publisher.fileName(client: configuration.client, invoice: record.invoice, format: artefact.format, extension: output.rawValue)
+        let stem = "outbox/\(folder)/" + (name as NSString).deletingPathExtension
+        guard !record.files.contains(where: { $0.hasPrefix(stem) }) else { return }
+        let now = clock.now
+        do {
+            let document = try catalog.render(record.invoice, client: configuration.client, format: artefact.format)
+            let paths = try Publisher.write(Publisher.Output(fileName: name, folder: folder, parts: document.parts,
+                                                             label: artefact.format, qualifier: nil), home: home)
+            try ledger.write { tx in
+                for path in paths { try tx.addFile(invoice: number, path: path) }
+                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "exported",
+                                                                   detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"))
+            }
+        } catch let error as RenderError {
+            try ledger.write { tx in
+                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "export failed", detail: "\(artefact.format): \(error.message)"))
+            }
+        }
+    }
+}
