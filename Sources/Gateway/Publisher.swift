@@ -76,7 +76,7 @@ struct Publisher: Sendable {
 
     private static func render(_ invoice: Invoice, catalog: MappingCatalog, templates: TemplateCatalog,
                                configuration: GatewayConfiguration) -> Result {
-        let artefacts = OutputChoice.artefacts(for: invoice.settings)
+        let artefacts = OutputChoice.artefacts(for: invoice.settings, customerFormat: invoice.customer.invoiceSettings?.format)
         guard !artefacts.isEmpty else {
             return .failure("distribution method export needs an exportMapping (sap, oracle, dynamics or a file in mappings/)", bytes: nil,
                             fileName: "\(invoice.number)")

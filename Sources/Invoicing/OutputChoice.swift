@@ -13,7 +13,9 @@ public enum OutputChoice {
     /// The contract's short export names and the mappings that implement them.
     public static let exportMappings = ["sap": "sap-idoc-invoic02", "oracle": "oracle-ar", "dynamics": "dynamics-365"]
 
-    public static func artefacts(for settings: ResolvedSettings) -> [Artefact] {
+    /// `customerFormat` is the format the customer's own settings name, if any: an e-mail
+    /// carries the XML beside the PDF only when the customer asked for it.
+    public static func artefacts(for settings: ResolvedSettings, customerFormat: InvoiceFormat? = nil) -> [Artefact] {
         switch settings.system {
         case .fortnox, .fortnoxFinans:
             // S3, S4: Fortnox chooses distribution and format itself; it gets the invoice, and
@@ -34,7 +36,8 @@ public enum OutputChoice {
                 return [pdf]
             case .email:
                 // The PDF for the reader, and the XML beside it when the customer's format is one.
-                return settings.format == .pdf ? [pdf] : [pdf, Artefact(format: settings.format.rawValue, destination: method.rawValue)]
+                guard let format = customerFormat, format != .pdf else { return [pdf] }
+                return [pdf, Artefact(format: format.rawValue, destination: method.rawValue)]
             case .eInvoice, .autogiro, .export:
                 return [Artefact(format: settings.format.rawValue, destination: method.rawValue)]
             }

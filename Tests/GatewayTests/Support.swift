@@ -11,6 +11,7 @@ func makeHome(defaults: String = "") throws -> URL {
     let home = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: home.appendingPathComponent("inbox"), withIntermediateDirectories: true)
     try FileManager.default.copyItem(at: repository.appendingPathComponent("mappings"), to: home.appendingPathComponent("mappings"))
+    try FileManager.default.copyItem(at: repository.appendingPathComponent("templates"), to: home.appendingPathComponent("templates"))
     var schemas = "schemas: {}"
     if FileManager.default.fileExists(atPath: sharedReference.path) {
         schemas = """

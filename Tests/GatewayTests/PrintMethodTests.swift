@@ -1,0 +1,104 @@
+import Foundation
+import GatewayCore
+import Invoicing
+import Ledger
+import Testing
+@testable import Gateway
+
+/// Invoices for people (issue 10): PDFs for e-mail, the own printer and central print, and
+/// folders that are delivered by being written.
+@Suite(.serialized) struct PrintMethodTests {
+    static let batch = """
+    [\(customer("P1", kind: "person", name: "Åsa Öberg", extra: #", "email": "asa@example.se", "invoiceSettings": {"distributionMethod": "email", "format": "svefaktura"}"#)),
+     \(customer("P2", kind: "person", name: "Örjan Ödlund", extra: #", "invoiceSettings": {"distributionMethod": "own-printer"}"#)),
+     \(customer("P3", kind: "person", name: "Märta Berg", extra: #", "invoiceSettings": {"distributionMethod": "central-print"}"#)),
+     {"type": "customer", "customerNumber": "P4", "kind": "person", "name": "Utan Adress", "address": {"city": "Lund"},
+      "invoiceSettings": {"distributionMethod": "central-print"}},
+     \(customer("K5", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "sap"}"#)),
+     \(order("O1", customer: "P1")), \(order("O2", customer: "P2")), \(order("O3", customer: "P3")), \(order("O4", customer: "P4")),
+     \(order("O5", customer: "K5"))]
+    """
+
+    func invoice(_ gateway: Gateway, order: String) throws -> (InvoiceRecord, [HistoryEntry]) {
+        let number = try #require(try gateway.invoices().first { $0.invoice.orderNumbers == [order] }?.invoice.number)
+        return try #require(try gateway.invoice(number))
+    }
+
+    @Test func eachPrintMethodGetsItsArtefactsAndTheHistorySaysWhere() throws {
+        let home = try makeHome()
+        try drop(Self.batch, as: "batch.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        let summary = try gateway.process()
+        #expect(summary.publishing.published == 4)
+        #expect(summary.publishing.failed == 1)
+
+        // E-mail: the PDF and, since the customer asked for Svefaktura, the XML beside it; it waits for the relay.
+        let (email, _) = try invoice(gateway, order: "O1")
+        #expect(email.files.map { ($0 as NSString).pathExtension }.sorted() == ["pdf", "xml"])
+        #expect(email.files.allSatisfy { $0.hasPrefix("outbox/email/") })
+        #expect(email.invoice.status == .waiting)
+        let pdf = try Data(contentsOf: home.appendingPathComponent(try #require(email.files.first { $0.hasSuffix(".pdf") })))
+        #expect(pdf.starts(with: Array("%PDF-".utf8)))
+
+        // Own printer without a printer: the PDF in print/, and that is its delivery (D4).
+        let (printed, printedHistory) = try invoice(gateway, order: "O2")
+        #expect(printed.files.count == 1 && printed.files[0].hasPrefix("outbox/print/") && printed.files[0].hasSuffix(".pdf"))
+        #expect(printed.invoice.status == .sent)
+        #expect(printedHistory.last?.event == "sent")
+        #expect(printedHistory.last?.detail?.contains("delivered to outbox/print/") == true)
+        #expect(printedHistory.last?.detail?.contains("no printer is set") == true)
+
+        // Central print: the PDF and its metadata, same stem, waiting for the 21 Grams destination.
+        let (central, centralHistory) = try invoice(gateway, order: "O3")
+        #expect(central.files.count == 2)
+        let stems = Set(central.files.map { ($0 as NSString).deletingPathExtension })
+        #expect(stems.count == 1 && stems.first!.hasPrefix("outbox/21grams/"))
+        let metadataPath = try #require(central.files.first { $0.hasSuffix(".json") })
+        let metadata = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: home.appendingPathComponent(metadataPath))) as? [String: Any])
+        #expect(metadata["invoiceNumber"] as? String == central.invoice.number)
+        #expect(metadata["pages"] as? Int == 1)
+        #expect(metadata["clientId"] as? String == "test")
+        #expect(metadata["postage"] as? String == "B" && metadata["duplex"] as? Bool == true)
+        let recipient = try #require(metadata["recipient"] as? [String: String])
+        #expect(recipient == ["name": "Märta Berg", "street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm", "country": "SE"])
+        #expect(centralHistory.last?.detail?.contains("standard template, 1 page") == true)
+        #expect(central.invoice.status == .waiting)
+
+        // Without a complete postal address: a clear reason and nothing written.
+        let (noAddress, noAddressHistory) = try invoice(gateway, order: "O4")
+        #expect(noAddress.files.isEmpty)
+        #expect(noAddressHistory.last?.event == "rendering failed")
+        #expect(noAddressHistory.last?.detail?.contains("no complete postal address: address.street, address.postalCode missing") == true)
+        #expect(try gateway.status().failedPublications.map(\.number) == [noAddress.invoice.number])
+
+        // Export with no destination serving the folder: delivered by being written.
+        let (exported, _) = try invoice(gateway, order: "O5")
+        #expect(exported.invoice.status == .sent)
+        #expect(exported.files.count == 1 && exported.files[0].hasPrefix("outbox/export/"))
+    }
+
+    @Test func aBrokenTemplateStopsStartUpWithTheFileAndTheKey() throws {
+        let home = try makeHome()
+        let template = home.appendingPathComponent("templates/standard.yml")
+        let text = try String(contentsOf: template, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "accent: \"#1F4E79\"", with: "accent: \"blue\"").utf8).write(to: template)
+        #expect(throws: (any Error).self) { try Gateway(home: home, clock: testClock) }
+        do { _ = try Gateway(home: home, clock: testClock) } catch {
+            #expect("\(error)".contains("templates/standard.yml: colours.accent: expected a colour #RRGGBB"), "\(error)")
+        }
+    }
+
+    @Test func theClientsLogoMustBeAPNG() throws {
+        let home = try makeHome()
+        try Data("not a png".utf8).write(to: home.appendingPathComponent("logo.png"))
+        let yml = home.appendingPathComponent("gateway.yml")
+        let text = try String(contentsOf: yml, encoding: .utf8).replacingOccurrences(of: "  bankgiro: 5050-1055", with: "  bankgiro: 5050-1055\n  logo: logo.png")
+        try Data(text.utf8).write(to: yml)
+        do {
+            _ = try Gateway(home: home, clock: testClock)
+            Issue.record("a logo that is not a PNG was accepted")
+        } catch {
+            #expect("\(error)".contains("logo.png: expected a PNG image"), "\(error)")
+        }
+    }
+}
