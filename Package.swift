@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Values every stage shares: money, dates, the clock. No I/O.
         .target(name: "GatewayCore"),
@@ -40,8 +41,8 @@ let package = Package(
         .target(name: "Rendering", dependencies: ["GatewayCore", "Invoicing", "CLibXML2", "Yams"]),
         // Invoices for people: PDF drawn with cairo and pango from templates kept as data, with the payment QR code.
         .target(name: "PDFRendering", dependencies: ["GatewayCore", "Invoicing", "CPangoCairo", "CQREncode", "Yams"]),
-        // Transports that take outbox files to the outside world: SFTP over libssh2.
-        .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2"]),
+        // Transports that take outbox files to the outside world: SFTP over libssh2, SMTP over libcurl.
+        .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2", "CCurl"]),
         // The pipeline: configuration, inbox -> ledger -> invoices -> outbox -> delivery.
         .target(name: "Gateway", dependencies: [
             "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Rendering", "PDFRendering", "Delivery", "Yams",

@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 import Intake
 import Invoicing
+import PDFRendering
 import Yams
 
 /// A setting that is missing or wrong, with the file, the key and what is expected.
@@ -37,6 +38,8 @@ public struct GatewayConfiguration: Sendable {
     public var pdfTemplate = "standard"
     /// The print house's package: what goes beside each PDF in `outbox/21grams/`.
     public var printPackage = PrintPackageSettings()
+    /// How invoice e-mail is sent (`email:`); nil when gateway.yml sets no relay.
+    public var email: EmailSettings?
 
     public static let fileName = "gateway.yml"
 
@@ -83,7 +86,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -178,6 +181,9 @@ public struct GatewayConfiguration: Sendable {
                 try pdf.allowOnly(["template"])
                 configuration.pdfTemplate = try pdf.optionalIdentifier("template") ?? configuration.pdfTemplate
             }
+            if let email = try top.optionalObject("email") {
+                configuration.email = try EmailSettings.read(email)
+            }
             if let print = try top.optionalObject("centralPrint") {
                 configuration.printPackage = try PrintPackageSettings.read(print)
             }
@@ -230,5 +236,59 @@ public struct PrintPackageSettings: Sendable {
             settings.postage = postage
         }
         return settings
+    }
+}
+
+/// `email:` in gateway.yml: the SMTP relay and the sender. The relay's password is named by
+/// the environment variable that holds it (`passwordEnv`), never written in the file.
+public struct EmailSettings: Sendable {
+    public var relay: SMTPRelay
+    public var passwordEnv: String?
+    public var fromName: String
+    public var fromAddress: String
+    public var replyTo: String?
+    public var retry = RetryPolicy()
+
+    static func read(_ f: Fields) throws(DocumentRefusal) -> EmailSettings {
+        try f.allowOnly(["relay", "from", "replyTo", "retry"])
+        guard let r = try f.optionalObject("relay") else {
+            throw DocumentRefusal(field: f.path("relay"), expected: "the SMTP relay: {host, port, security, user, passwordEnv}", found: "nothing")
+        }
+        try r.allowOnly(["host", "port", "security", "user", "passwordEnv", "caFile", "connectTimeout", "timeout"])
+        let host = try r.requiredText("host", maxLength: 255)
+        let security = try r.optionalEnum("security", SMTPRelay.Security.self) ?? .starttls
+        if security == .none, !["127.0.0.1", "localhost", "::1"].contains(host) {
+            throw DocumentRefusal(field: r.path("security"), expected: "starttls or tls (none only for a relay on loopback, 127.0.0.1)", found: "none for \(host)")
+        }
+        let port = try r.optionalInteger("port", range: 1...65535) ?? (security == .tls ? 465 : 587)
+        var relay = SMTPRelay(host: host, port: port, security: security, user: try r.optionalText("user", maxLength: 255),
+                              caFile: try r.optionalText("caFile", maxLength: 1000))
+        if let seconds = try r.optionalInteger("connectTimeout", range: 1...600) { relay.connectTimeout = .seconds(seconds) }
+        if let seconds = try r.optionalInteger("timeout", range: 1...3600) { relay.timeout = .seconds(seconds) }
+        let passwordEnv = try r.optionalText("passwordEnv", maxLength: 100)
+        if passwordEnv != nil, relay.user == nil {
+            throw DocumentRefusal(field: r.path("user"), expected: "the user the password belongs to", found: "nothing")
+        }
+        guard let from = try f.optionalText("from", maxLength: 300) else {
+            throw DocumentRefusal(field: f.path("from"), expected: "the sender, e.g. \"Exempel Handel AB <faktura@exempel.example>\"", found: "nothing")
+        }
+        let (name, address) = Self.split(from)
+        guard EmailAddress.isValid(address) else {
+            throw DocumentRefusal(field: f.path("from"), expected: "Name <address> with a valid e-mail address", found: "\"\(from)\"")
+        }
+        let replyTo = try f.optionalText("replyTo", maxLength: 254)
+        if let replyTo, !EmailAddress.isValid(replyTo) {
+            throw DocumentRefusal(field: f.path("replyTo"), expected: "an e-mail address", found: "\"\(replyTo)\"")
+        }
+        var settings = EmailSettings(relay: relay, passwordEnv: passwordEnv, fromName: name, fromAddress: address, replyTo: replyTo)
+        if let retry = try f.optionalObject("retry") { settings.retry = try DestinationSettings.readRetry(retry) }
+        return settings
+    }
+
+    /// "Name <address>" or a bare address.
+    static func split(_ from: String) -> (name: String, address: String) {
+        guard let open = from.lastIndex(of: "<"), let close = from.lastIndex(of: ">"), open < close else { return ("", from) }
+        let name = from[..<open].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+        return (name, String(from[from.index(after: open)..<close]))
     }
 }

@@ -93,6 +93,14 @@ public struct DestinationSettings: Sendable {
         return name + rest
     }
 
+    /// `retry: {attempts, initialDelay, maxDelay}` (seconds), for a destination or the relay.
+    static func readRetry(_ r: Fields) throws(DocumentRefusal) -> RetryPolicy {
+        try r.allowOnly(["attempts", "initialDelay", "maxDelay"])
+        return RetryPolicy(attempts: try r.optionalInteger("attempts", range: 1...20) ?? 4,
+                           initialDelay: TimeInterval(try r.optionalInteger("initialDelay", range: 0...3600) ?? 2),
+                           maxDelay: TimeInterval(try r.optionalInteger("maxDelay", range: 0...86400) ?? 60))
+    }
+
     static func read(_ name: String, _ f: Fields, home: URL) throws(DocumentRefusal) -> DestinationSettings {
         try f.allowOnly(["host", "port", "user", "key", "passphraseEnv", "passphraseFile", "knownHosts", "remoteDirectory",
                          "uploadDirectory", "outbox", "fileName", "doneMarker", "schedule", "connectTimeout", "timeout", "retry"])
@@ -121,13 +129,7 @@ public struct DestinationSettings: Sendable {
                 }
             }
         }
-        var retry = RetryPolicy()
-        if let r = try f.optionalObject("retry") {
-            try r.allowOnly(["attempts", "initialDelay", "maxDelay"])
-            retry = RetryPolicy(attempts: try r.optionalInteger("attempts", range: 1...20) ?? 4,
-                                initialDelay: TimeInterval(try r.optionalInteger("initialDelay", range: 0...3600) ?? 2),
-                                maxDelay: TimeInterval(try r.optionalInteger("maxDelay", range: 0...86400) ?? 60))
-        }
+        let retry = try f.optionalObject("retry").map { (r: Fields) throws(DocumentRefusal) in try readRetry(r) } ?? RetryPolicy()
         return DestinationSettings(
             name: name,
             endpoint: SFTPEndpoint(

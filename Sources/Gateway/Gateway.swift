@@ -116,23 +116,36 @@ public final class Gateway {
 
     // MARK: Delivery
 
-    /// One delivery run now: every destination (or the named ones), one session each.
-    public func push(destinations: [String]? = nil, retryFailed: Bool = false) throws -> PushSummary {
+    /// One delivery run now: every SFTP destination (one session each) and the e-mail relay,
+    /// or only the named destinations, or only the transports of the named methods.
+    public func push(destinations: [String]? = nil, methods: [DistributionMethod]? = nil, retryFailed: Bool = false) throws -> PushSummary {
         if let unknown = destinations?.first(where: { configuration.destinations[$0] == nil }) {
             throw ConfigurationError(file: GatewayConfiguration.fileName, key: "destinations.\(unknown)",
                                      expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
         }
-        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
-        pusher.progress = progress
-        return try exclusively("push") { try pusher.run(destinations: destinations, selection: retryFailed ? .pendingAndFailed : .pending) }
+        var sftp = destinations ?? configuration.destinations.keys.sorted()
+        var mail = destinations == nil
+        if let methods {
+            let folders = Set(methods.compactMap { configuration.outboxFolders[$0.rawValue] })
+            sftp = sftp.filter { folders.contains(configuration.destinations[$0]!.outboxFolder) }
+            mail = mail && methods.contains(.email)
+        }
+        let selection: Pusher.Selection = retryFailed ? .pendingAndFailed : .pending
+        return try exclusively("push") { try deliver(sftp: sftp, mail: mail, selection: selection) }
     }
 
     /// Tries again to send one invoice's files, whatever happened before.
     public func send(_ number: String) throws -> PushSummary {
         guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoice(number: number) }
+        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, selection: .invoice(number)) }
+    }
+
+    private func deliver(sftp: [String], mail: Bool, selection: Pusher.Selection) throws -> PushSummary {
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
-        return try exclusively("send") { try pusher.run(selection: .invoice(number)) }
+        var summary = try pusher.run(destinations: sftp, selection: selection)
+        if mail { try Mailer(home: home, ledger: ledger, configuration: configuration, clock: clock).run(selection: selection, &summary) }
+        return summary
     }
 
     public func destination(_ name: String) throws -> DestinationSettings {

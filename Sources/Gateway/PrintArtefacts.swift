@@ -39,6 +39,44 @@ enum PrintArtefacts {
     }
 }
 
+extension PrintArtefacts {
+    /// The invoice e-mail (D9, D11: to the invoice's e-mail address): one message that carries
+    /// the PDF and any XML rendered for the e-mail folder, in place of those files.
+    static func email(_ invoice: Invoice, carrying outputs: [Publisher.Output], templates: TemplateCatalog,
+                      configuration: GatewayConfiguration, folder: String) -> Result<Publisher.Output, Problem> {
+        guard let to = invoice.invoiceEmail else {
+            return .failure(Problem(reason: "e-mail: customer \(invoice.customer.customerNumber) has no e-mail address (invoiceEmail or email, or the order's invoiceEmail)"))
+        }
+        guard EmailAddress.isValid(to) else {
+            return .failure(Problem(reason: "e-mail: \"\(to)\" is not a valid e-mail address; nothing was sent"))
+        }
+        let sender = configuration.email.map { ($0.fromName, $0.fromAddress) } ?? configuration.client.email.map { (configuration.client.name, $0) }
+        guard let (fromName, fromAddress) = sender else {
+            return .failure(Problem(reason: "e-mail: gateway.yml sets no email.from and the client has no email to send from"))
+        }
+        let template: InvoiceTemplate
+        switch templates.renderer(configuration.pdfTemplate) {
+        case .success(let renderer): template = renderer.template
+        case .failure(let error): return .failure(Problem(reason: "e-mail: \(error)"))
+        }
+        let title = invoice.kind == .credit ? template.text("creditInvoice") : template.text("invoice")
+        let attachments = outputs.flatMap { output in
+            output.parts.map { part in
+                let ext = (output.fileName as NSString).pathExtension
+                let type = ["pdf": "application/pdf", "xml": "application/xml", "json": "application/json"][ext] ?? "application/octet-stream"
+                let name = ext == "pdf" ? "\(title)-\(invoice.number).pdf".replacingOccurrences(of: " ", with: "-") : "\(invoice.number)-\(output.label).\(ext)"
+                return EmailMessage.Attachment(fileName: name, contentType: type, bytes: part)
+            }
+        }
+        let message = EmailMessage.invoice(invoice, client: configuration.client, template: template, fromName: fromName, fromAddress: fromAddress,
+                                           replyTo: configuration.email?.replyTo, to: to, attachments: attachments)
+        let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: "email", extension: "eml")
+        let carried = outputs.map { $0.label + ($0.qualifier.map { ", \($0)" } ?? "") }.joined(separator: "; ")
+        return .success(Publisher.Output(fileName: name, folder: folder, parts: [message.bytes], label: "e-mail to \(to)",
+                                         qualifier: "\(message.messageID), carrying \(carried)"))
+    }
+}
+
 /// The metadata a print house needs to print, envelope and post one invoice.
 struct PrintPackage: Encodable {
     struct Recipient: Encodable {

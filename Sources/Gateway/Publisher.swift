@@ -107,6 +107,14 @@ struct Publisher: Sendable {
                 return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
             }
         }
+        if invoice.settings.system == .extend, invoice.settings.distributionMethod == .email {
+            let folder = configuration.outboxFolders[DistributionMethod.email.rawValue] ?? DistributionMethod.email.rawValue
+            switch PrintArtefacts.email(invoice, carrying: outputs.filter { $0.folder == folder }, templates: templates,
+                                        configuration: configuration, folder: folder) {
+            case .success(let message): outputs = outputs.filter { $0.folder != folder } + [message]
+            case .failure(let problem): return .failure(problem.reason, bytes: nil, fileName: invoice.number)
+            }
+        }
         return .outputs(outputs)
     }
 

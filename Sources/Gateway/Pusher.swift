@@ -46,7 +46,12 @@ struct Pusher {
     }
 
     private func files(for destination: DestinationSettings, selection: Selection) throws -> [URL] {
-        let folder = home.outbox.appendingPathComponent(destination.outboxFolder)
+        try Self.files(in: home.outbox.appendingPathComponent(destination.outboxFolder), destination: destination.name,
+                       selection: selection, home: home, ledger: ledger)
+    }
+
+    /// The files of an outbox folder that a run delivers, by the selection.
+    static func files(in folder: URL, destination: String, selection: Selection, home: GatewayHome, ledger: any Ledger) throws -> [URL] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         let files = names.map { folder.appendingPathComponent($0) }.filter { url in
             var isDirectory: ObjCBool = false
@@ -55,7 +60,7 @@ struct Pusher {
         return try ledger.read { tx in
             try files.filter { url in
                 switch selection {
-                case .pending: try tx.delivery(destination: destination.name, path: home.relative(url))?.state != .failed
+                case .pending: try tx.delivery(destination: destination, path: home.relative(url))?.state != .failed
                 case .pendingAndFailed: true
                 case .invoice(let number): try tx.invoiceNumber(forFile: home.relative(url)) == number
                 }
@@ -326,18 +331,21 @@ struct Pusher {
     /// D5: the invoice goes back to its earlier status with the error in its history; the
     /// file stays in the outbox for `gateway send N` or `gateway push --retry-failed`.
     private func recordFailure(_ file: URL, destination: DestinationSettings, reason: String) throws {
-        let now = clock.now
+        try Self.recordFailure(file, destination: destination.name, reason: reason, home: home, ledger: ledger, at: clock.now)
+    }
+
+    static func recordFailure(_ file: URL, destination: String, reason: String, home: GatewayHome, ledger: any Ledger, at now: Date) throws {
         let path = home.relative(file)
         try ledger.write { tx in
-            let earlier = try tx.delivery(destination: destination.name, path: path)
+            let earlier = try tx.delivery(destination: destination, path: path)
             let invoice = try tx.invoiceNumber(forFile: path)
             try tx.saveDelivery(DeliveryRecord(
-                destination: destination.name, path: path, invoiceNumber: invoice, remotePath: earlier?.remotePath ?? "",
+                destination: destination, path: path, invoiceNumber: invoice, remotePath: earlier?.remotePath ?? "",
                 size: earlier?.size ?? 0, sha256: earlier?.sha256 ?? "", state: .failed, attempts: (earlier?.attempts ?? 0) + (earlier == nil ? 1 : 0),
                 error: reason, at: now))
             if let invoice, let current = try tx.status(ofInvoice: invoice) {
                 let status: InvoiceStatus = current == .waiting ? .ready : current
-                try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination.name): \(reason)")
+                try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination): \(reason)")
             }
         }
     }

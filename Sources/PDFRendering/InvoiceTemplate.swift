@@ -64,6 +64,10 @@ public struct InvoiceTemplate: Sendable {
         "organisationNumber": "organisation number", "vatNumber": "VAT number", "fTax": "Godkänd för F-skatt",
         "zeroRated": "the text a 0 % line carries", "reverseCharge": "the text a reverse-charge line carries",
         "email": "e-mail", "phone": "telephone",
+        "emailSubject": "an invoice e-mail's subject: {number}, {client}",
+        "emailBody": "an invoice e-mail's text: {number}, {client}, {amount}, {currency}, {dueDate}, {ocr}, {bankgiro}",
+        "creditEmailSubject": "a credit invoice e-mail's subject: {number}, {client}",
+        "creditEmailBody": "a credit invoice e-mail's text: {number}, {client}, {credited}",
     ]
 
     /// Reads and checks `templates/NAME.yml`; every problem names the file and the key.
@@ -132,14 +136,14 @@ public struct InvoiceTemplate: Sendable {
     }
 
     /// A text with its `{placeholders}` filled.
-    func text(_ key: String, _ values: [String: String] = [:]) -> String {
+    public func text(_ key: String, _ values: [String: String] = [:]) -> String {
         var result = texts[key] ?? key
         for (name, value) in values { result = result.replacingOccurrences(of: "{\(name)}", with: value) }
         return result
     }
 
     /// An amount as the template writes numbers: "1 234,50".
-    func amount(_ value: Decimal, decimals: Int = 2) -> String {
+    public func amount(_ value: Decimal, decimals: Int = 2) -> String {
         let plain = value.fixed(decimals)
         let negative = plain.hasPrefix("-")
         let digits = negative ? String(plain.dropFirst()) : plain

@@ -312,9 +312,11 @@ struct Render: ParsableCommand {
 }
 
 struct Push: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Deliver outbox files to the SFTP destinations now, one session per destination.")
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver what is due now: outbox files to the SFTP destinations (one session each) and e-mail through the relay.")
     @OptionGroup var home: HomeOption
-    @Option(name: .customLong("destination"), help: "Only this destination (repeatable).") var destinations: [String] = []
+    @Option(name: .customLong("destination"), help: "Only this SFTP destination (repeatable).") var destinations: [String] = []
+    @Option(name: .customLong("method"), help: "Only the transports of this distribution method, e.g. email (repeatable).") var methods: [String] = []
     @Flag(help: "Also retry files whose last delivery failed.") var retryFailed = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
@@ -322,7 +324,17 @@ struct Push: ParsableCommand {
         let gateway = try home.open(warn: true)
         gateway.progress = Console.progress
         let summary: PushSummary
-        do { summary = try gateway.push(destinations: destinations.isEmpty ? nil : destinations, retryFailed: retryFailed) } catch {
+        var chosen: [DistributionMethod]?
+        if !methods.isEmpty {
+            chosen = []
+            for name in methods {
+                guard let method = DistributionMethod(rawValue: name) else {
+                    throw Console.fail("--method: expected one of \(DistributionMethod.allCases.map(\.rawValue).joined(separator: ", ")), found \(name)")
+                }
+                chosen!.append(method)
+            }
+        }
+        do { summary = try gateway.push(destinations: destinations.isEmpty ? nil : destinations, methods: chosen, retryFailed: retryFailed) } catch {
             throw Console.fail("\(error)")
         }
         if Console.isTerminal { Console.error("") }

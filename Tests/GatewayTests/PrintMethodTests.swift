@@ -32,13 +32,18 @@ import Testing
         #expect(summary.publishing.published == 4)
         #expect(summary.publishing.failed == 1)
 
-        // E-mail: the PDF and, since the customer asked for Svefaktura, the XML beside it; it waits for the relay.
-        let (email, _) = try invoice(gateway, order: "O1")
-        #expect(email.files.map { ($0 as NSString).pathExtension }.sorted() == ["pdf", "xml"])
-        #expect(email.files.allSatisfy { $0.hasPrefix("outbox/email/") })
+        // E-mail: one message carrying the PDF and, since the customer asked for Svefaktura, the
+        // XML; it waits in outbox/email/ for the relay.
+        let (email, emailHistory) = try invoice(gateway, order: "O1")
+        #expect(email.files.count == 1 && email.files[0].hasPrefix("outbox/email/") && email.files[0].hasSuffix(".eml"))
         #expect(email.invoice.status == .waiting)
-        let pdf = try Data(contentsOf: home.appendingPathComponent(try #require(email.files.first { $0.hasSuffix(".pdf") })))
-        #expect(pdf.starts(with: Array("%PDF-".utf8)))
+        let message = try String(contentsOf: home.appendingPathComponent(email.files[0]), encoding: .utf8)
+        #expect(message.contains("\r\nTo: <asa@example.se>\r\n"))
+        #expect(message.contains("Content-Type: application/pdf; name=\"Faktura-\(email.invoice.number).pdf\""))
+        #expect(message.contains("Content-Type: application/xml"))
+        #expect(message.contains("Content-Type: text/plain; charset=utf-8") && message.contains("Content-Type: text/html; charset=utf-8"))
+        #expect(emailHistory.last?.detail?.contains("e-mail to asa@example.se written to \(email.files[0])") == true)
+        #expect(emailHistory.last?.detail?.contains("carrying PDF, standard template, 1 page; svefaktura") == true)
 
         // Own printer without a printer: the PDF in print/, and that is its delivery (D4).
         let (printed, printedHistory) = try invoice(gateway, order: "O2")
