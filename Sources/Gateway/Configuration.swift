@@ -40,6 +40,8 @@ public struct GatewayConfiguration: Sendable {
     public var printPackage = PrintPackageSettings()
     /// How invoice e-mail is sent (`email:`); nil when gateway.yml sets no relay.
     public var email: EmailSettings?
+    /// The payee's Bankgirot agreement for autogiro (`autogiro:`).
+    public var autogiro: AutogiroSettings?
 
     public static let fileName = "gateway.yml"
 
@@ -86,7 +88,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -180,6 +182,18 @@ public struct GatewayConfiguration: Sendable {
             if let pdf = try top.optionalObject("pdf") {
                 try pdf.allowOnly(["template"])
                 configuration.pdfTemplate = try pdf.optionalIdentifier("template") ?? configuration.pdfTemplate
+            }
+            if let autogiro = try top.optionalObject("autogiro") {
+                try autogiro.allowOnly(["customerNumber", "bankgiro"])
+                let number = try autogiro.requiredText("customerNumber", maxLength: 6)
+                let bankgiro = try autogiro.requiredText("bankgiro", maxLength: 12)
+                guard number.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    throw DocumentRefusal(field: "autogiro.customerNumber", expected: "Bankgirot's customer number: up to 6 digits", found: "\"\(number)\"")
+                }
+                guard bankgiro.filter(\.isNumber).count >= 7, bankgiro.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }) else {
+                    throw DocumentRefusal(field: "autogiro.bankgiro", expected: "the payee's bankgiro number, e.g. 5050-1055", found: "\"\(bankgiro)\"")
+                }
+                configuration.autogiro = AutogiroSettings(customerNumber: number, bankgiro: bankgiro)
             }
             if let email = try top.optionalObject("email") {
                 configuration.email = try EmailSettings.read(email)
@@ -291,4 +305,10 @@ public struct EmailSettings: Sendable {
         let name = from[..<open].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
         return (name, String(from[from.index(after: open)..<close]))
     }
+}
+
+/// `autogiro:` in gateway.yml: the payee's customer number at Bankgirot and its bankgiro.
+public struct AutogiroSettings: Sendable {
+    public var customerNumber: String
+    public var bankgiro: String
 }

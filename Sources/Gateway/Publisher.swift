@@ -37,11 +37,17 @@ struct Publisher: Sendable {
 
     private enum Result: Sendable {
         case outputs([Output])
+        /// A record for the run's autogiro file.
+        case autogiro(AutogiroFile.Payment)
         case failure(String, bytes: [UInt8]?, fileName: String)
     }
 
     func run(producing: () -> Bool = { false }) throws -> PublishSummary {
         var summary = PublishSummary()
+        let autogiro = AutogiroPublishing(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        try autogiro.writeMissing()
+        // Should the run stop before the end, the next run's writeMissing writes the file.
+        var autogiroFile: String?
         while true {
             // Read the flag before the queue: an intake that finished before this read has
             // committed everything this read can see.
@@ -59,10 +65,14 @@ struct Publisher: Sendable {
                 results.set(i, Self.render(invoices[i], catalog: catalog, templates: templates, configuration: configuration))
             }
             for (invoice, result) in zip(invoices, results.values) {
-                try publish(invoice, result!, &summary)
+                if case .autogiro = result!, autogiroFile == nil {
+                    autogiroFile = "outbox/\(autogiro.folder)/" + autogiro.fileName(at: clock.now)
+                }
+                try publish(invoice, result!, autogiroFile: autogiroFile, &summary)
             }
             progress?("published \(summary.published), failed \(summary.failed)")
         }
+        if let autogiroFile { try autogiro.write(autogiroFile) }
         return summary
     }
 
@@ -85,6 +95,12 @@ struct Publisher: Sendable {
         for artefact in artefacts {
             let format = artefact.format
             let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
+            if format == "autogiro" {
+                switch AutogiroPublishing.payment(for: invoice, configuration: configuration) {
+                case .success(let payment): return .autogiro(payment)
+                case .failure(let problem): return .failure(problem.description, bytes: nil, fileName: invoice.number)
+                }
+            }
             if format == InvoiceFormat.pdf.rawValue {
                 switch PrintArtefacts.render(invoice, for: artefact, templates: templates, configuration: configuration, folder: folder) {
                 case .success(let made): outputs += made
@@ -131,9 +147,24 @@ struct Publisher: Sendable {
         }
     }
 
-    private func publish(_ invoice: Invoice, _ result: Result, _ summary: inout PublishSummary) throws {
+    private func publish(_ invoice: Invoice, _ result: Result, autogiroFile: String?, _ summary: inout PublishSummary) throws {
         let now = clock.now
         switch result {
+        case .autogiro(let payment):
+            let path = autogiroFile!
+            try ledger.write { tx in
+                try tx.addFile(invoice: invoice.number, path: path)
+                try tx.markPublished(invoice: invoice.number, at: now)
+                let what = payment.kind == .withdrawal ? "withdrawal" : "deposit"
+                let detail = "autogiro \(what) of \((Decimal(payment.amountInOre) / 100).fixed(2)) \(invoice.currency) on \(payment.date) "
+                    + "for payer number \(payment.payerNumber) in \(path)"
+                if invoice.status == .ready {
+                    try tx.setStatus(invoice: invoice.number, to: .waiting, at: now, event: "published", detail: detail)
+                } else {
+                    try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "published", detail: detail))
+                }
+            }
+            summary.published += 1
         case .outputs(let outputs):
             var paths: [(String, Output)] = []
             for output in outputs {

@@ -98,6 +98,16 @@ public struct InvoiceSettings: Codable, Hashable, Sendable {
     }
 }
 
+/// A customer's autogiro mandate: the payer number Bankgirot knows the payer by.
+public struct AutogiroMandate: Codable, Hashable, Sendable {
+    public var payerNumber: String
+    public var bankAccount: String?
+    public init(payerNumber: String, bankAccount: String? = nil) {
+        self.payerNumber = payerNumber
+        self.bankAccount = bankAccount
+    }
+}
+
 public struct Customer: Codable, Hashable, Sendable {
     public var customerNumber: String
     public var kind: CustomerKind
@@ -113,12 +123,13 @@ public struct Customer: Codable, Hashable, Sendable {
     public var invoiceReference: String?
     public var linkInvoiceToOrganisation: Bool?
     public var invoiceSettings: InvoiceSettings?
+    public var autogiro: AutogiroMandate?
 
     public init(customerNumber: String, kind: CustomerKind, name: String, organisationNumber: String? = nil,
                 vatNumber: String? = nil, email: String? = nil, invoiceEmail: String? = nil,
                 address: PostalAddress? = nil, peppolId: String? = nil, gln: String? = nil,
                 organisation: String? = nil, invoiceReference: String? = nil,
-                linkInvoiceToOrganisation: Bool? = nil, invoiceSettings: InvoiceSettings? = nil) {
+                linkInvoiceToOrganisation: Bool? = nil, invoiceSettings: InvoiceSettings? = nil, autogiro: AutogiroMandate? = nil) {
         self.customerNumber = customerNumber
         self.kind = kind
         self.name = name
@@ -133,6 +144,7 @@ public struct Customer: Codable, Hashable, Sendable {
         self.invoiceReference = invoiceReference
         self.linkInvoiceToOrganisation = linkInvoiceToOrganisation
         self.invoiceSettings = invoiceSettings
+        self.autogiro = autogiro
     }
 }
 

@@ -69,7 +69,17 @@ public struct DocumentReader: Sendable {
             organisation: try f.optionalIdentifier("organisation"),
             invoiceReference: try f.optionalText("invoiceReference"),
             linkInvoiceToOrganisation: try f.optionalBool("linkInvoiceToOrganisation"),
-            invoiceSettings: try f.optionalObject("invoiceSettings").map { (s: Fields) throws(DocumentRefusal) in try readSettings(s) })
+            invoiceSettings: try f.optionalObject("invoiceSettings").map { (s: Fields) throws(DocumentRefusal) in try readSettings(s) },
+            autogiro: try f.optionalObject("autogiro").map { (a: Fields) throws(DocumentRefusal) in try readMandate(a) })
+    }
+
+    private func readMandate(_ f: Fields) throws(DocumentRefusal) -> AutogiroMandate {
+        try f.allowOnly(["payerNumber", "bankAccount"])
+        let payer = try f.requiredIdentifier("payerNumber")
+        guard payer.count <= 16, payer.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw DocumentRefusal(field: f.path("payerNumber"), expected: "the payer number of the mandate: 1 to 16 digits", found: "\"\(payer)\"")
+        }
+        return AutogiroMandate(payerNumber: payer, bankAccount: try f.optionalText("bankAccount", maxLength: 40))
     }
 
     public func readSettings(_ f: Fields) throws(DocumentRefusal) -> InvoiceSettings {

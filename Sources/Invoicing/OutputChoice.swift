@@ -38,7 +38,10 @@ public enum OutputChoice {
                 // The PDF for the reader, and the XML beside it when the customer's format is one.
                 guard let format = customerFormat, format != .pdf else { return [pdf] }
                 return [pdf, Artefact(format: format.rawValue, destination: method.rawValue)]
-            case .eInvoice, .autogiro, .export:
+            case .autogiro:
+                // One payment record in the run's autogiro file.
+                return [Artefact(format: "autogiro", destination: method.rawValue)]
+            case .eInvoice, .export:
                 return [Artefact(format: settings.format.rawValue, destination: method.rawValue)]
             }
         }

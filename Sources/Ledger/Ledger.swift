@@ -160,6 +160,10 @@ public protocol LedgerTransaction {
 
     /// The invoice an outbox file belongs to (by its path relative to the home).
     func invoiceNumber(forFile path: String) throws -> String?
+    /// Every invoice a file belongs to (an autogiro file holds many).
+    func invoiceNumbers(forFile path: String) throws -> [String]
+    /// The distinct artefact paths that start with `prefix` (relative to the home).
+    func files(under prefix: String) throws -> [String]
     func moveFile(invoice number: String, from: String, to: String) throws
     func delivery(destination: String, path: String) throws -> DeliveryRecord?
     func saveDelivery(_ record: DeliveryRecord) throws

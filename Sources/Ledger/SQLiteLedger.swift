@@ -494,6 +494,15 @@ struct SQLiteTransaction: LedgerTransaction {
         try String.fetchOne(db.cachedStatement(sql: "SELECT invoice_number FROM invoice_files WHERE path = ?"), arguments: [path])
     }
 
+    func invoiceNumbers(forFile path: String) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT invoice_number FROM invoice_files WHERE path = ? ORDER BY invoice_number"), arguments: [path])
+    }
+
+    func files(under prefix: String) throws -> [String] {
+        let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return try String.fetchAll(db, sql: "SELECT DISTINCT path FROM invoice_files WHERE path LIKE ? ESCAPE '\\' ORDER BY path", arguments: [escaped + "%"])
+    }
+
     func moveFile(invoice number: String, from: String, to: String) throws {
         try run("UPDATE invoice_files SET path = ? WHERE invoice_number = ? AND path = ?", [to, number, from])
     }

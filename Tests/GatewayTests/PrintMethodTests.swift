@@ -107,3 +107,59 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct AutogiroTests {
+    @Test func autogiroInvoicesBecomeOneBankgirotFilePerRun() throws {
+        let home = try makeHome()
+        let yml = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: yml, encoding: .utf8) + "\nautogiro: {customerNumber: \"123456\", bankgiro: 5050-1055}\n").utf8).write(to: yml)
+        let mandate = #", "invoiceSettings": {"distributionMethod": "autogiro"}, "autogiro": {"payerNumber": "8101011234"}"#
+        try drop("""
+        [\(customer("P1", kind: "person", name: "Åsa", extra: mandate)), \(customer("P2", kind: "person", name: "Bo", extra: mandate.replacingOccurrences(of: "8101011234", with: "42"))),
+         \(customer("P3", kind: "person", name: "Utan Medgivande", extra: #", "invoiceSettings": {"distributionMethod": "autogiro"}"#)),
+         \(order("O1", customer: "P1")), \(order("O2", customer: "P2")), \(order("O3", customer: "P3"))]
+        """, as: "batch.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        let summary = try gateway.process()
+        #expect(summary.publishing.published == 2 && summary.publishing.failed == 1)
+        let files = files(in: home.appendingPathComponent("outbox/autogiro"))
+        #expect(files.count == 1 && files[0].hasPrefix("test_autogiro_20261125_"))
+        let bytes = [UInt8](try Data(contentsOf: home.appendingPathComponent("outbox/autogiro/\(files[0])")))
+        let records = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n").dropLast()
+        #expect(records.count == 3)
+        let invoices = try gateway.invoices()
+        for (record, order) in zip(records.dropFirst(), ["O1", "O2"]) {
+            let invoice = try #require(invoices.first { $0.invoice.orderNumbers == [order] }).invoice
+            #expect(record.hasPrefix("82" + BankingCalendar.onOrAfter(invoice.dueDate).compact))
+            let ore = Array(record)[31..<43].map(String.init).joined()
+            #expect(Decimal(string: ore)! / 100 == invoice.totals.payable)
+            #expect(String(Array(record)[53..<69]).trimmingCharacters(in: .whitespaces) == invoice.ocr)
+            #expect(invoice.status == .sent)
+        }
+        let refused = try #require(invoices.first { $0.invoice.orderNumbers == ["O3"] })
+        #expect(try gateway.invoice(refused.invoice.number)?.1.last?.detail?.contains("has no autogiro mandate") == true)
+        // A second run with nothing new writes no file.
+        _ = try gateway.process()
+        #expect(self.files(in: home.appendingPathComponent("outbox/autogiro")).count == 1)
+    }
+
+    func files(in folder: URL) -> [String] { GatewayTests.files(in: folder) }
+
+    @Test func aFileRecordedBeforeACrashIsWrittenByTheNextRun() throws {
+        let home = try makeHome()
+        let yml = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: yml, encoding: .utf8) + "\nautogiro: {customerNumber: \"123456\", bankgiro: 5050-1055}\n").utf8).write(to: yml)
+        try drop("[\(customer("P1", kind: "person", name: "Åsa", extra: #", "invoiceSettings": {"distributionMethod": "autogiro"}, "autogiro": {"payerNumber": "1"}"#)), \(order("O1", customer: "P1"))]",
+                 as: "batch.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        _ = try gateway.process()
+        let folder = home.appendingPathComponent("outbox/autogiro")
+        let name = try #require(files(in: folder).first)
+        let original = try Data(contentsOf: folder.appendingPathComponent(name))
+        // As if the run had stopped after the ledger recorded the file and before it was written.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        _ = try gateway.process()
+        #expect(try Data(contentsOf: folder.appendingPathComponent(name)) == original)
+        #expect(files(in: folder) == [name])
+    }
+}

@@ -145,9 +145,17 @@ struct Subprocess {
             close(output)
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
         return ((status >> 8) & 0xff, String(decoding: text, as: UTF8.self))
     }
+
+    /// The child's own resource use once it has been waited for (ru_maxrss: its peak, in KiB).
+    var usage: rusage {
+        get { usageBox.value }
+        nonmutating set { usageBox.value = newValue }
+    }
+    private let usageBox = UsageBox()
+    private final class UsageBox: @unchecked Sendable { var value = rusage() }
 
     /// Whether the child is still running (without reaping it).
     var isRunning: Bool {

@@ -160,3 +160,23 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
         #expect(factory.amountOverLimit(order([line("89.00", "12")])) == nil)
     }
 }
+
+@Suite struct BankingCalendarTests {
+    @Test func swedishBankHolidaysAndWeekendsAreNotBankingDays() {
+        let holidays2026 = BankingCalendar.holidays(in: 2026).map(\.description).sorted()
+        #expect(holidays2026 == ["2026-01-01", "2026-01-06", "2026-04-03", "2026-04-06", "2026-05-01", "2026-05-14", "2026-06-06",
+                                 "2026-06-19", "2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31"])
+        #expect(BankingCalendar.holidays(in: 2027).contains(CivilDate("2027-03-26")!))   // Good Friday 2027
+        #expect(BankingCalendar.holidays(in: 2027).contains(CivilDate("2027-06-25")!))   // Midsummer Eve 2027
+    }
+
+    @Test func aPaymentDateMovesToTheNextBankingDay() {
+        let next = { (date: String) in BankingCalendar.onOrAfter(CivilDate(date)!).description }
+        #expect(next("2026-11-25") == "2026-11-25")   // a Wednesday
+        #expect(next("2026-11-28") == "2026-11-30")   // Saturday → Monday
+        #expect(next("2026-12-24") == "2026-12-28")   // Christmas Eve, Christmas Day, the weekend
+        #expect(next("2026-12-31") == "2027-01-04")   // New Year's Eve, New Year's Day, the weekend
+        #expect(next("2026-04-03") == "2026-04-07")   // Good Friday to after Easter Monday
+        #expect(next("2026-06-19") == "2026-06-22")   // Midsummer Eve
+    }
+}
