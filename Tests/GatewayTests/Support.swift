@@ -111,7 +111,9 @@ struct Subprocess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         var pipeEnds: [Int32] = [-1, -1]
         if capture {
+            // Close-on-exec: only the dup2 onto 1 reaches the child, so a daemon it starts cannot hold the pipe open.
             guard pipe(&pipeEnds) == 0 else { throw CocoaError(.fileReadUnknown) }
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
             posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         } else {
