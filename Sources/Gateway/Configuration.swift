@@ -42,6 +42,9 @@ public struct GatewayConfiguration: Sendable {
     public var email: EmailSettings?
     /// The payee's Bankgirot agreement for autogiro (`autogiro:`).
     public var autogiro: AutogiroSettings?
+    /// The CUPS queue own-printer invoices print on (`printing: {printer: NAME}`); without one
+    /// their PDFs wait in outbox/print/ to be printed by hand.
+    public var printer: String?
 
     public static let fileName = "gateway.yml"
 
@@ -49,7 +52,8 @@ public struct GatewayConfiguration: Sendable {
     /// ERP reads, print/ while no printer is set, autogiro/ while no destination takes its files
     /// to the bank. Every other folder waits for its transport (SFTP, SMTP).
     public func isDeliveredByWriting(folder: String) -> Bool {
-        let collected = [DistributionMethod.ownPrinter, .export, .autogiro].compactMap { outboxFolders[$0.rawValue] }
+        let collected = (printer == nil ? [DistributionMethod.ownPrinter, .export, .autogiro] : [.export, .autogiro])
+            .compactMap { outboxFolders[$0.rawValue] }
         return collected.contains(folder) && !destinations.values.contains { $0.outboxFolder == folder }
     }
 
@@ -88,7 +92,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -182,6 +186,13 @@ public struct GatewayConfiguration: Sendable {
             if let pdf = try top.optionalObject("pdf") {
                 try pdf.allowOnly(["template"])
                 configuration.pdfTemplate = try pdf.optionalIdentifier("template") ?? configuration.pdfTemplate
+            }
+            if let printing = try top.optionalObject("printing") {
+                try printing.allowOnly(["printer"])
+                configuration.printer = try printing.optionalText("printer", maxLength: 127)
+                if let printer = configuration.printer, !printer.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+                    throw DocumentRefusal(field: "printing.printer", expected: "a CUPS queue name (letters, digits, - _ .)", found: "\"\(printer)\"")
+                }
             }
             if let autogiro = try top.optionalObject("autogiro") {
                 try autogiro.allowOnly(["customerNumber", "bankgiro"])

@@ -124,27 +124,32 @@ public final class Gateway {
                                      expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
         }
         var sftp = destinations ?? configuration.destinations.keys.sorted()
-        var mail = destinations == nil
+        var mail = destinations == nil, print = destinations == nil
         if let methods {
             let folders = Set(methods.compactMap { configuration.outboxFolders[$0.rawValue] })
             sftp = sftp.filter { folders.contains(configuration.destinations[$0]!.outboxFolder) }
             mail = mail && methods.contains(.email)
+            print = print && methods.contains(.ownPrinter)
         }
         let selection: Pusher.Selection = retryFailed ? .pendingAndFailed : .pending
-        return try exclusively("push") { try deliver(sftp: sftp, mail: mail, selection: selection) }
+        return try exclusively("push") { try deliver(sftp: sftp, mail: mail, print: print, selection: selection) }
     }
 
     /// Tries again to send one invoice's files, whatever happened before.
     public func send(_ number: String) throws -> PushSummary {
         guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoice(number: number) }
-        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, selection: .invoice(number)) }
+        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, print: true, selection: .invoice(number)) }
     }
 
-    private func deliver(sftp: [String], mail: Bool, selection: Pusher.Selection) throws -> PushSummary {
+    private func deliver(sftp: [String], mail: Bool, print: Bool, selection: Pusher.Selection) throws -> PushSummary {
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
         var summary = try pusher.run(destinations: sftp, selection: selection)
         if mail { try Mailer(home: home, ledger: ledger, configuration: configuration, clock: clock).run(selection: selection, &summary) }
+        if print, let printer = configuration.printer {
+            try PrintQueue(home: home, ledger: ledger, configuration: configuration, clock: clock, printer: CUPSPrinter(queue: printer))
+                .run(selection: selection, &summary)
+        }
         return summary
     }
 
