@@ -55,7 +55,7 @@ let package = Package(
         ]),
 
         // Benchmarks print figures; they are never timed tests.
-        .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
+        .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "PDFRendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),

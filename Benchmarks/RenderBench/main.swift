@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import Invoicing
+import PDFRendering
 import Rendering
 
 // Renders one ten-line invoice N times with every mapping of a gateway home and prints
@@ -49,4 +50,26 @@ for name in catalog.formatNames {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let padded = name.padding(toLength: 24, withPad: " ", startingAt: 0)
     print("\(padded) \(String(format: "%8.0f", Double(count) / seconds))   \(validated ? "validated" : "not validated")")
+}
+
+// The PDF invoice: the same ten-line invoice drawn with the home's standard template, on one
+// core, with the peak memory before and after so that growth over N shows.
+let templates = try TemplateCatalog(folder: home.appendingPathComponent("templates"), logo: nil)
+if case .success(let pdf) = templates.renderer("standard") {
+    func residentMB() -> Double {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    }
+    _ = pdf.render(invoice, client: client)
+    let before = residentMB()
+    let pdfCount = max(count, 1)
+    let start = DispatchTime.now()
+    var bytes = 0
+    for _ in 0..<pdfCount { bytes += pdf.render(invoice, client: client).bytes.count }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    print("pdf (standard template)  \(String(format: "%8.0f", Double(pdfCount) / seconds))   \(bytes / pdfCount) bytes each, "
+          + String(format: "RSS %.0f MB before, %.0f MB after %d", before, residentMB(), pdfCount))
+} else {
+    print("pdf: no templates/standard.yml in \(home.path)")
 }

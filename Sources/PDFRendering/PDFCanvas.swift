@@ -133,17 +133,32 @@ final class PDFCanvas {
         cairo_restore(context)
     }
 
-    /// A QR code as filled squares, `side` points wide with a quiet zone of four modules inside it.
+    /// A QR code, `side` points wide with a quiet zone of four modules inside it. It is drawn as
+    /// a one-pixel-per-module image scaled without smoothing: a few hundred bytes in the PDF,
+    /// where a rectangle per module would be thousands of path operators to write and compress.
     func qr(_ matrix: QRMatrix, x: Double, y: Double, side: Double) {
-        let module = side / Double(matrix.size + 8)
-        fill(x: x, y: y, width: side, height: side, colour: RGB(hex: "#FFFFFF")!)
-        cairo_set_source_rgb(context, 0, 0, 0)
-        for row in 0..<matrix.size {
-            for column in 0..<matrix.size where matrix.isDark(row: row, column: column) {
-                cairo_rectangle(context, x + Double(column + 4) * module, y + Double(row + 4) * module, module, module)
+        let size = Int32(matrix.size + 8)
+        guard let image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, size, size) else { return }
+        defer { cairo_surface_destroy(image) }
+        cairo_surface_flush(image)
+        let stride = Int(cairo_image_surface_get_stride(image))
+        let pixels = cairo_image_surface_get_data(image)!
+        for row in 0..<Int(size) {
+            let line = UnsafeMutableRawPointer(pixels + row * stride).assumingMemoryBound(to: UInt32.self)
+            for column in 0..<Int(size) {
+                let r = row - 4, c = column - 4
+                let dark = r >= 0 && c >= 0 && r < matrix.size && c < matrix.size && matrix.isDark(row: r, column: c)
+                line[column] = dark ? 0x000000 : 0xFFFFFF
             }
         }
-        cairo_fill(context)
+        cairo_surface_mark_dirty(image)
+        cairo_save(context)
+        cairo_translate(context, x, y)
+        cairo_scale(context, side / Double(size), side / Double(size))
+        cairo_set_source_surface(context, image, 0, 0)
+        cairo_pattern_set_filter(cairo_get_source(context), CAIRO_FILTER_NEAREST)
+        cairo_paint(context)
+        cairo_restore(context)
     }
 
     func newPage() { cairo_show_page(context) }
