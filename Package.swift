@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Invoicing", "GatewayCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "CLibXML2"],
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]
 )

@@ -43,7 +43,11 @@ public struct CUPSPrinter: Sendable {
             throw Failure(description: "\(path) is missing: install CUPS's client (cups-client)")
         }
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw Failure(description: "cannot make a pipe for \(path)") }
+        guard pipe(&out) == 0 else { throw Failure(description: "cannot make a pipe for \(path)") }
+        guard pipe(&err) == 0 else {
+            out.forEach { close($0) }
+            throw Failure(description: "cannot make a pipe for \(path)")
+        }
         for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -77,6 +81,9 @@ public struct CUPSPrinter: Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         guard open.isEmpty else { throw Failure(description: "\(path) did not finish in 30 s") }
+        // Exited: its code; ended by a signal: not a success, whatever the bits say.
+        let signal = status & 0x7f
+        guard signal == 0 else { throw Failure(description: "\(path) was ended by signal \(signal)") }
         return ((status >> 8) & 0xff, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
     }
 }

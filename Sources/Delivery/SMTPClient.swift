@@ -127,6 +127,7 @@ public final class SMTPSession {
         for recipient in recipients { list = curl_slist_append(list, "<\(recipient)>") }
         defer { curl_slist_free_all(list) }
         let body = Body(message)
+        replies.last = ""
         _ = gw_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(sender)>")
         _ = gw_curl_set_list(handle, CURLOPT_MAIL_RCPT, list)
         _ = gw_curl_set_long(handle, CURLOPT_INFILESIZE_LARGE, message.count)
@@ -147,6 +148,9 @@ public final class SMTPSession {
             defer { _ = gw_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, nil) }
             return withExtendedLifetime(body) { curl_easy_perform(handle) }
         }
+        // The list and the body die with this call; the handle must not keep pointing at them.
+        _ = gw_curl_set_list(handle, CURLOPT_MAIL_RCPT, nil)
+        _ = gw_curl_set_pointer(handle, CURLOPT_READDATA, nil)
         var code = 0
         _ = gw_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &code)
         guard result == CURLE_OK else {

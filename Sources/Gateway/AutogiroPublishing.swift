@@ -12,6 +12,7 @@ struct AutogiroPublishing {
     let home: GatewayHome
     let ledger: any Ledger
     let configuration: GatewayConfiguration
+    let catalog: MappingCatalog
     let clock: any GatewayClock
 
     var folder: String { configuration.outboxFolders[DistributionMethod.autogiro.rawValue] ?? "autogiro" }
@@ -38,50 +39,82 @@ struct AutogiroPublishing {
         }
     }
 
-    /// The file a run's autogiro invoices go into: its writing date and time in the name.
-    func fileName(at now: Date) -> String {
+    /// The file a run's autogiro invoices go into: its writing date and time in the name, and
+    /// a sequence number when a run in the same second already used that name (a second file
+    /// under an earlier run's name would send that run's payments to the bank again).
+    func fileName(at now: Date) throws -> String {
         let zone = TimeZone(identifier: configuration.client.timeZone) ?? .current
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)
         let client = configuration.client.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
-        return String(format: "%@_autogiro_%04d%02d%02d_%02d%02d%02d.txt", client, c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let stem = String(format: "%@_autogiro_%04d%02d%02d_%02d%02d%02d", client, c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let used = Set(try ledger.read { try $0.files(under: "outbox/\(folder)/") }.map { ($0 as NSString).lastPathComponent })
+        var name = stem + ".txt"
+        var sequence = 1
+        while used.contains(name) {
+            sequence += 1
+            name = "\(stem)_\(sequence).txt"
+        }
+        return name
     }
 
-    /// Writes the file from the invoices the ledger records in it; when the folder is where
-    /// autogiro files are delivered, the invoices are then sent (D4).
+    /// Writes the file from the invoices the ledger records in it, then marks them sent.
     func write(_ path: String) throws {
         let numbers = try ledger.read { try $0.invoiceNumbers(forFile: path) }
         let invoices = try ledger.read { tx in try numbers.compactMap { try tx.invoice($0)?.invoice } }
-        let payments = invoices.compactMap { try? Self.payment(for: $0, configuration: configuration).get() }
-        guard let settings = configuration.autogiro, let date = Self.writingDate(of: path) else { return }
+        guard let settings = configuration.autogiro, let date = Self.writingDate(of: path) else {
+            throw AutogiroFile.Problem(description: "\(path): gateway.yml has no autogiro: section to write it with")
+        }
+        var payments: [AutogiroFile.Payment] = []
+        for invoice in invoices {
+            switch Self.payment(for: invoice, configuration: configuration) {
+            case .success(let payment): payments.append(payment)
+            // Checked when the invoice was published; a change since (a mandate removed) must not drop a payment unseen.
+            case .failure(let problem): throw AutogiroFile.Problem(description: "\(path): invoice \(invoice.number): \(problem)")
+            }
+        }
         let file = AutogiroFile(writingDate: date, customerNumber: settings.customerNumber, bankgiro: settings.bankgiro, payments: payments)
         try FileMoves.writeAtomically(file.bytes, to: home.root.appendingPathComponent(path))
+        try markSent(path, invoices: invoices.map(\.number), records: payments.count)
+    }
+
+    /// D4 for a folder where autogiro files are delivered by being written: the file's
+    /// invoices that still wait become sent, and get their O3 export. Safe to repeat.
+    private func markSent(_ path: String, invoices: [String], records: Int) throws {
         guard configuration.isDeliveredByWriting(folder: folder) else { return }
         let now = clock.now
+        var sent: [String] = []
         try ledger.write { tx in
-            for invoice in invoices where try tx.status(ofInvoice: invoice.number) == .waiting {
-                try tx.setStatus(invoice: invoice.number, to: .sent, at: now, event: "sent",
-                                 detail: "delivered in \(path) (\(payments.count) payment record\(payments.count == 1 ? "" : "s")) for Bankgirot; no transport serves outbox/\(folder)/")
+            for invoice in invoices where try tx.status(ofInvoice: invoice) == .waiting {
+                try tx.setStatus(invoice: invoice, to: .sent, at: now, event: "sent",
+                                 detail: "delivered in \(path) (\(records) payment record\(records == 1 ? "" : "s")) for Bankgirot; no transport serves outbox/\(folder)/")
+                sent.append(invoice)
+            }
+        }
+        let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
+        for invoice in sent { try exporter.run(invoice) }
+    }
+
+    /// After a crash: writes every file the ledger records that is neither in the outbox nor
+    /// in `sent/`, and finishes the sending of those that were written.
+    func writeMissing() throws {
+        for path in try ledger.read({ try $0.files(under: "outbox/\(folder)/") }) where path.hasSuffix(".txt") && !path.contains("/sent/") {
+            let url = home.root.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: url.path) || FileManager.default.fileExists(atPath: Pusher.sentLocation(of: url).path) {
+                let numbers = try ledger.read { try $0.invoiceNumbers(forFile: path) }
+                try markSent(path, invoices: numbers, records: numbers.count)
+            } else {
+                try write(path)
             }
         }
     }
 
-    /// Writes every file the ledger records that is neither in the outbox nor in `sent/`.
-    func writeMissing() throws {
-        for path in try ledger.read({ try $0.files(under: "outbox/\(folder)/") }) where path.hasSuffix(".txt") && !path.contains("/sent/") {
-            let url = home.root.appendingPathComponent(path)
-            guard !FileManager.default.fileExists(atPath: url.path),
-                  !FileManager.default.fileExists(atPath: Pusher.sentLocation(of: url).path) else { continue }
-            try write(path)
-        }
-    }
-
-    /// The writing date in a file name this type made.
+    /// The writing date in a file name this type made (`CLIENT_autogiro_YYYYMMDD_HHMMSS[_N].txt`).
     static func writingDate(of path: String) -> CivilDate? {
         let parts = (path as NSString).lastPathComponent.split(separator: "_")
-        guard parts.count >= 4, parts[parts.count - 2].count == 8 else { return nil }
-        let d = parts[parts.count - 2]
+        guard let at = parts.lastIndex(of: "autogiro"), at + 1 < parts.count, parts[at + 1].count == 8 else { return nil }
+        let d = parts[at + 1]
         return CivilDate("\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))")
     }
 }

@@ -145,9 +145,9 @@ public final class Gateway {
         var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         pusher.progress = progress
         var summary = try pusher.run(destinations: sftp, selection: selection)
-        if mail { try Mailer(home: home, ledger: ledger, configuration: configuration, clock: clock).run(selection: selection, &summary) }
+        if mail { try Mailer(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock).run(selection: selection, &summary) }
         if print, let printer = configuration.printer {
-            try PrintQueue(home: home, ledger: ledger, configuration: configuration, clock: clock, printer: CUPSPrinter(queue: printer))
+            try PrintQueue(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock, printer: CUPSPrinter(queue: printer))
                 .run(selection: selection, &summary)
         }
         return summary

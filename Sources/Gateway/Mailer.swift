@@ -4,6 +4,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 import Ledger
+import Rendering
 
 /// Delivers the invoice e-mails in `outbox/email/` through the SMTP relay: one session for the
 /// run (several messages over one connection), each message recorded as started before it
@@ -17,6 +18,7 @@ struct Mailer {
     let home: GatewayHome
     let ledger: any Ledger
     let configuration: GatewayConfiguration
+    let catalog: MappingCatalog
     let clock: any GatewayClock
     var sleep: (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
     var random: () -> Double = { Double.random(in: 0...1) }
@@ -45,7 +47,7 @@ struct Mailer {
             let path = home.relative(file)
             let earlier = try ledger.read { try $0.delivery(destination: Self.destination, path: path) }
             if earlier?.state == .delivered {
-                try finish(file)
+                try Pusher.moveToSent(file, home: home, ledger: ledger)
                 continue
             }
             if earlier?.state == .started, case .pending = selection {
@@ -109,14 +111,8 @@ struct Mailer {
                              detail: "e-mail to \(record.remotePath) through \(relay.host):\(relay.port), Message-ID \(messageID); the relay said: \(reply)")
         }
         try FileMoves.rename(file, to: Pusher.sentLocation(of: file))
-    }
-
-    private func finish(_ file: URL) throws {
-        let target = Pusher.sentLocation(of: file)
-        try FileMoves.rename(file, to: target)
-        let path = home.relative(file)
-        try ledger.write { tx in
-            if let invoice = try tx.invoiceNumber(forFile: path) { try tx.moveFile(invoice: invoice, from: path, to: home.relative(target)) }
+        if let invoice = record.invoiceNumber {
+            try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice)
         }
     }
 
@@ -136,10 +132,12 @@ struct Envelope {
 
     init?(_ bytes: [UInt8]) {
         var headers: [String: String] = [:]
-        let head = bytes.prefix(16 << 10)
-        for line in String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n") {
-            if line.isEmpty { break }
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix(" ") else { continue }
+        let head = String(decoding: bytes.prefix(16 << 10), as: UTF8.self)
+        let block = head.components(separatedBy: "\r\n\r\n").first ?? ""
+        // Unfold first (RFC 5322 2.2.3): a long encoded name continues on lines that start with a space.
+        let unfolded = block.replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ")
+        for line in unfolded.components(separatedBy: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
             headers[String(line[..<colon]).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         func address(_ value: String?) -> String? {

@@ -4,6 +4,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 import Ledger
+import Rendering
 
 /// Prints the own-printer PDFs in `outbox/print/` on the CUPS queue of `printing.printer`:
 /// each recorded as started before it goes to CUPS and as delivered with CUPS's job id (D4);
@@ -14,6 +15,7 @@ struct PrintQueue {
     let home: GatewayHome
     let ledger: any Ledger
     let configuration: GatewayConfiguration
+    let catalog: MappingCatalog
     let clock: any GatewayClock
     let printer: CUPSPrinter
 
@@ -24,6 +26,11 @@ struct PrintQueue {
         where file.pathExtension == "pdf" {
             let path = home.relative(file)
             let earlier = try ledger.read { try $0.delivery(destination: Self.destination, path: path) }
+            if earlier?.state == .delivered {
+                // Printed and recorded by a run that stopped before moving the PDF.
+                try Pusher.moveToSent(file, home: home, ledger: ledger)
+                continue
+            }
             if earlier?.state == .started, case .pending = selection {
                 // A run stopped between CUPS taking the job and the ledger recording it.
                 try fail(file, reason: "a run stopped while this PDF was being handed to CUPS, so it may have printed; `gateway send N` prints it again", &summary)
@@ -54,6 +61,9 @@ struct PrintQueue {
                 try tx.setStatus(invoice: invoice, to: status, at: now, event: "sent", detail: "printed on \(printer.queue) as CUPS job \(job)")
             }
             try FileMoves.rename(file, to: Pusher.sentLocation(of: file))
+            if let invoice {
+                try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice)
+            }
             summary.delivered += 1
             summary.bytes += UInt64(bytes.count)
         }

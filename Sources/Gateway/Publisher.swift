@@ -44,7 +44,7 @@ struct Publisher: Sendable {
 
     func run(producing: () -> Bool = { false }) throws -> PublishSummary {
         var summary = PublishSummary()
-        let autogiro = AutogiroPublishing(home: home, ledger: ledger, configuration: configuration, clock: clock)
+        let autogiro = AutogiroPublishing(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
         try autogiro.writeMissing()
         // Should the run stop before the end, the next run's writeMissing writes the file.
         var autogiroFile: String?
@@ -66,7 +66,7 @@ struct Publisher: Sendable {
             }
             for (invoice, result) in zip(invoices, results.values) {
                 if case .autogiro = result!, autogiroFile == nil {
-                    autogiroFile = "outbox/\(autogiro.folder)/" + autogiro.fileName(at: clock.now)
+                    autogiroFile = "outbox/\(autogiro.folder)/" + (try autogiro.fileName(at: clock.now))
                 }
                 try publish(invoice, result!, autogiroFile: autogiroFile, &summary)
             }

@@ -62,7 +62,7 @@ struct Pusher {
                 switch selection {
                 case .pending: try tx.delivery(destination: destination, path: home.relative(url))?.state != .failed
                 case .pendingAndFailed: true
-                case .invoice(let number): try tx.invoiceNumber(forFile: home.relative(url)) == number
+                case .invoice(let number): try tx.invoiceNumbers(forFile: home.relative(url)).contains(number)
                 }
             }
         }
@@ -299,19 +299,24 @@ struct Pusher {
     /// delivered files in the outbox, which the next run moves without uploading them again.
     private func record(_ delivered: [(file: URL, record: DeliveryRecord)], destination: DestinationSettings) throws {
         guard !delivered.isEmpty else { return }
+        var sent: Set<String> = []
         try ledger.write { tx in
             for (file, record) in delivered {
                 try tx.saveDelivery(record)
-                guard let invoice = record.invoiceNumber, let current = try tx.status(ofInvoice: invoice) else { continue }
-                try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(Self.sentLocation(of: file)))
-                let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
-                let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
-                try tx.setStatus(invoice: invoice, to: status, at: record.at, event: "sent", detail: "\(destination.name): \(how)")
+                // Every invoice the file carries (an autogiro file carries many).
+                for invoice in try tx.invoiceNumbers(forFile: record.path) {
+                    guard let current = try tx.status(ofInvoice: invoice) else { continue }
+                    try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(Self.sentLocation(of: file)))
+                    let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
+                    let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
+                    try tx.setStatus(invoice: invoice, to: status, at: record.at, event: "sent", detail: "\(destination.name): \(how)")
+                    sent.insert(invoice)
+                }
             }
         }
         for (file, _) in delivered { try FileMoves.rename(file, to: Self.sentLocation(of: file)) }
         let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
-        for invoice in Set(delivered.compactMap(\.record.invoiceNumber)).sorted() { try exporter.run(invoice) }
+        for invoice in sent.sorted() { try exporter.run(invoice) }
     }
 
     static func sentLocation(of file: URL) -> URL {
@@ -321,10 +326,17 @@ struct Pusher {
     /// Moves a file delivered by an earlier, interrupted run to `sent/` and tells the ledger
     /// (which a later run may already have done).
     private func finish(_ file: URL, record: DeliveryRecord) throws {
-        let target = Self.sentLocation(of: file)
+        try Self.moveToSent(file, home: home, ledger: ledger)
+    }
+
+    /// Moves a file whose delivery the ledger has recorded to `sent/`, and the paths of every
+    /// invoice it belongs to with it (which a later run may already have done).
+    static func moveToSent(_ file: URL, home: GatewayHome, ledger: any Ledger) throws {
+        let path = home.relative(file)
+        let target = sentLocation(of: file)
         try FileMoves.rename(file, to: target)
-        if let invoice = record.invoiceNumber {
-            try ledger.write { tx in try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(target)) }
+        try ledger.write { tx in
+            for invoice in try tx.invoiceNumbers(forFile: path) { try tx.moveFile(invoice: invoice, from: path, to: home.relative(target)) }
         }
     }
 
@@ -338,12 +350,13 @@ struct Pusher {
         let path = home.relative(file)
         try ledger.write { tx in
             let earlier = try tx.delivery(destination: destination, path: path)
-            let invoice = try tx.invoiceNumber(forFile: path)
+            let invoices = try tx.invoiceNumbers(forFile: path)
             try tx.saveDelivery(DeliveryRecord(
-                destination: destination, path: path, invoiceNumber: invoice, remotePath: earlier?.remotePath ?? "",
+                destination: destination, path: path, invoiceNumber: invoices.first, remotePath: earlier?.remotePath ?? "",
                 size: earlier?.size ?? 0, sha256: earlier?.sha256 ?? "", state: .failed, attempts: (earlier?.attempts ?? 0) + (earlier == nil ? 1 : 0),
                 error: reason, at: now))
-            if let invoice, let current = try tx.status(ofInvoice: invoice) {
+            for invoice in invoices {
+                guard let current = try tx.status(ofInvoice: invoice) else { continue }
                 let status: InvoiceStatus = current == .waiting ? .ready : current
                 try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination): \(reason)")
             }

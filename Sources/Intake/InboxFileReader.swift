@@ -117,9 +117,10 @@ enum LineReader {
             }
         }
         var failure: (any Error)?
+        /// Thrown to stop reading once the body has failed; the body's own error is rethrown.
+        let stop = InboxFileError(path: file.path, operation: "stop reading", code: 0)
         do {
             try file.forEachChunk { chunk throws(InboxFileError) in
-                guard failure == nil else { return }
                 var rest = chunk
                 if atStart {
                     atStart = false
@@ -127,7 +128,7 @@ enum LineReader {
                 }
                 while let newline = rest.firstIndex(of: 0x0A) {
                     take(UnsafeRawBufferPointer(rebasing: rest[rest.startIndex..<newline]))
-                    do { try body(line, !overlong) } catch { failure = error; return }
+                    do { try body(line, !overlong) } catch { failure = error; throw stop }
                     line.removeAll(keepingCapacity: line.capacity <= 1 << 16)
                     overlong = false
                     rest = UnsafeRawBufferPointer(rebasing: rest[(newline + 1)...])
@@ -135,9 +136,9 @@ enum LineReader {
                 take(rest)
             }
         } catch {
+            if let failure { throw failure }
             throw FileRefusal(reason: "the file could not be read: \(error)")
         }
-        if let failure { throw failure }
         if !line.isEmpty || overlong { try body(line, !overlong) }
     }
 }

@@ -456,7 +456,7 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func overpaidInvoices() throws -> [(number: String, payable: Decimal, paid: Decimal)] {
         // The amounts are exact decimal text; SQLite's REAL only narrows the rows, Decimal decides.
-        try Row.fetchAll(db, sql: "SELECT number, payable, paid FROM invoices WHERE CAST(paid AS REAL) >= CAST(payable AS REAL) AND paid != '0' ORDER BY rowid")
+        try Row.fetchAll(db, sql: "SELECT number, payable, paid FROM invoices WHERE kind != 'credit' AND CAST(paid AS REAL) >= CAST(payable AS REAL) AND paid != '0' ORDER BY rowid")
             .map { (number: $0["number"] as String, payable: decimal($0["payable"]), paid: decimal($0["paid"])) }
             .filter { $0.paid > $0.payable }
     }

@@ -41,6 +41,7 @@ final class PDFCanvas {
     private let layout: OpaquePointer
     private let family: String
     private var fonts: [Font: OpaquePointer] = [:]
+    private var decoded: (bytes: [UInt8], image: PNGImage)?
 
     init(widthMM: Double, heightMM: Double, family: String, metadata: [(cairo_pdf_metadata_t, String)]) {
         width = widthMM * mm
@@ -123,7 +124,9 @@ final class PDFCanvas {
 
     /// Draws a PNG scaled to fit the box, keeping its proportions, at the box's top left.
     func image(png: [UInt8], x: Double, y: Double, maxWidth: Double, maxHeight: Double) {
-        guard let image = PNGImage(png) else { return }
+        // Decoded once per document, not once per page that shows it.
+        if decoded?.bytes != png { decoded = PNGImage(png).map { (png, $0) } }
+        guard let image = decoded?.image else { return }
         let scale = min(maxWidth / Double(image.width), maxHeight / Double(image.height))
         cairo_save(context)
         cairo_translate(context, x, y)

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 import Ledger
+@testable import PDFRendering
 import Testing
 @testable import Gateway
 
@@ -191,5 +192,22 @@ struct SMTPDeliveryTests {
         #expect(try gateway.process().publishing.failed == 1)
         let history = try #require(try gateway.invoice(try gateway.invoices()[0].invoice.number)).1
         #expect(history.last?.detail?.contains("has no e-mail address") == true)
+    }
+}
+
+@Suite struct EnvelopeTests {
+    @Test func aLongNonASCIISenderNameIsUnfoldedSoTheAddressIsFound() throws {
+        let message = EmailMessage(fromName: "Åkessons Trävaror & Byggmaterial i Västra Götaland Aktiebolag", fromAddress: "faktura@trä.example",
+                                                to: "kund@example.se", replyTo: nil, subject: "Faktura 1001", text: "Hej", date: Date(timeIntervalSince1970: 0),
+                                                timeZone: TimeZone(identifier: "Europe/Stockholm")!, messageID: "<1@x.example>", attachments: [])
+        let envelope = try #require(Envelope(message.bytes))
+        #expect(envelope.from == "faktura@trä.example")
+        #expect(envelope.to == "kund@example.se")
+        #expect(envelope.messageID == "<1@x.example>")
+    }
+
+    @Test func anAutogiroFileNameGivesItsWritingDateWithOrWithoutASequence() {
+        #expect(AutogiroPublishing.writingDate(of: "outbox/autogiro/test_autogiro_20261125_100000.txt")?.description == "2026-11-25")
+        #expect(AutogiroPublishing.writingDate(of: "outbox/autogiro/test_autogiro_20261125_100000_2.txt")?.description == "2026-11-25")
     }
 }
