@@ -43,7 +43,7 @@ struct AutogiroPublishing {
     /// a sequence number when a run in the same second already used that name (a second file
     /// under an earlier run's name would send that run's payments to the bank again).
     func fileName(at now: Date) throws -> String {
-        let zone = TimeZone(identifier: configuration.client.timeZone) ?? .current
+        let zone = configuration.client.zone
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)

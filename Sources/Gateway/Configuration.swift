@@ -4,6 +4,7 @@ import GatewayCore
 import Intake
 import Invoicing
 import PDFRendering
+import Rendering
 import Yams
 
 /// A setting that is missing or wrong, with the file, the key and what is expected.
@@ -37,7 +38,7 @@ public struct GatewayConfiguration: Sendable {
     /// The template (in `templates/`) a PDF invoice is drawn with unless the customer names one.
     public var pdfTemplate = "standard"
     /// The print house's package: what goes beside each PDF in `outbox/21grams/`.
-    public var printPackage = PrintPackageSettings()
+    public var printPackage = PrintPackageLayout()
     /// How invoice e-mail is sent (`email:`); nil when gateway.yml sets no relay.
     public var email: EmailSettings?
     /// The payee's Bankgirot agreement for autogiro (`autogiro:`).
@@ -210,7 +211,7 @@ public struct GatewayConfiguration: Sendable {
                 configuration.email = try EmailSettings.read(email)
             }
             if let print = try top.optionalObject("centralPrint") {
-                configuration.printPackage = try PrintPackageSettings.read(print)
+                configuration.printPackage = try PrintPackageLayout.read(print)
             }
             return configuration
         } catch {
@@ -241,26 +242,58 @@ public struct GatewayConfiguration: Sendable {
     }
 }
 
-/// What the print house (21 Grams) gets beside each PDF: a metadata file with the same stem.
-/// Its interconnect specification decides the details, so they are settings (`centralPrint:`).
-public struct PrintPackageSettings: Sendable {
-    public var duplex = true
-    public var colour = false
-    /// Postage class: A (first class, "A-post") or B (economy, "B-post").
-    public var postage = "B"
-
-    static func read(_ f: Fields) throws(DocumentRefusal) -> PrintPackageSettings {
-        try f.allowOnly(["duplex", "colour", "postage"])
-        var settings = PrintPackageSettings()
-        settings.duplex = try f.optionalBool("duplex") ?? settings.duplex
-        settings.colour = try f.optionalBool("colour") ?? settings.colour
+extension PrintPackageLayout {
+    /// `centralPrint:`: what the print house (21 Grams) gets with each PDF, as its
+    /// interconnect specification has it.
+    static func read(_ f: Fields) throws(DocumentRefusal) -> PrintPackageLayout {
+        try f.allowOnly(["duplex", "colour", "postage", "metadata", "package", "fieldNames", "xmlRoot"])
+        var layout = PrintPackageLayout()
+        layout.duplex = try f.optionalBool("duplex") ?? layout.duplex
+        layout.colour = try f.optionalBool("colour") ?? layout.colour
         if let postage = try f.optionalText("postage", maxLength: 1) {
             guard postage == "A" || postage == "B" else {
                 throw DocumentRefusal(field: f.path("postage"), expected: "A or B", found: "\"\(postage)\"")
             }
-            settings.postage = postage
+            layout.postage = postage
         }
-        return settings
+        if let format = try f.optionalText("metadata", maxLength: 10) {
+            guard let value = MetadataFormat(rawValue: format) else {
+                throw DocumentRefusal(field: f.path("metadata"), expected: "json or xml", found: "\"\(format)\"")
+            }
+            layout.metadata = value
+        }
+        if let packaging = try f.optionalText("package", maxLength: 10) {
+            guard let value = Packaging(rawValue: packaging) else {
+                throw DocumentRefusal(field: f.path("package"), expected: "files (the PDF and the metadata side by side) or zip (one file holding both)",
+                                      found: "\"\(packaging)\"")
+            }
+            layout.packaging = value
+        }
+        if let names = try f.optionalObject("fieldNames") {
+            try names.allowOnly(Set(PrintPackageLayout.fields))
+            var seen: [String: String] = [:]
+            for key in names.keys {
+                guard let name = try names.optionalText(key, maxLength: 100) else { continue }
+                if let problem = PrintPackageLayout.problem(withName: name) {
+                    throw DocumentRefusal(field: names.path(key), expected: "a field name", found: problem)
+                }
+                layout.fieldNames[key] = name
+            }
+            for field in PrintPackageLayout.fields {
+                let name = layout.name(field)
+                if let other = seen[name] {
+                    throw DocumentRefusal(field: names.path(field), expected: "a name no other field has", found: "\"\(name)\", also the name of \(other)")
+                }
+                seen[name] = field
+            }
+        }
+        if let root = try f.optionalText("xmlRoot", maxLength: 100) {
+            if let problem = PrintPackageLayout.problem(withName: root) {
+                throw DocumentRefusal(field: f.path("xmlRoot"), expected: "an XML element name", found: problem)
+            }
+            layout.xmlRoot = root
+        }
+        return layout
     }
 }
 

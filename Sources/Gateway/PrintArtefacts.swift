@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 import PDFRendering
+import Rendering
 
 /// The PDF artefacts of an invoice: the PDF itself for e-mail and the own printer, and for
 /// central print the print house's package (D2: the standard template with the client's logo,
@@ -31,11 +32,13 @@ enum PrintArtefacts {
         let pdf = Publisher.Output(fileName: name, folder: folder, parts: [document.bytes],
                                    label: "PDF", qualifier: "\(templateName) template, \(document.pages) page\(document.pages == 1 ? "" : "s")")
         guard central else { return .success([pdf]) }
-        let metadata = PrintPackage(invoice: invoice, client: configuration.client, pdf: name, pages: document.pages,
-                                    settings: configuration.printPackage)
-        let stem = (name as NSString).deletingPathExtension
-        return .success([pdf, Publisher.Output(fileName: stem + ".json", folder: folder, parts: [metadata.json],
-                                               label: "print package metadata", qualifier: nil)])
+        let package = PrintPackage(invoice: invoice, client: configuration.client, pdfName: name, pages: document.pages,
+                                   layout: configuration.printPackage)
+        let files = package.files(pdf: document.bytes, modified: invoice.createdAt, timeZone: configuration.client.zone)
+        return .success(files.map { file in
+            file.name == name ? pdf : Publisher.Output(fileName: file.name, folder: folder, parts: [file.bytes], label: file.label,
+                                                       qualifier: file.name.hasSuffix(".zip") ? pdf.qualifier : nil)
+        })
     }
 }
 
@@ -74,44 +77,5 @@ extension PrintArtefacts {
         let carried = outputs.map { $0.label + ($0.qualifier.map { ", \($0)" } ?? "") }.joined(separator: "; ")
         return .success(Publisher.Output(fileName: name, folder: folder, parts: [message.bytes], label: "e-mail to \(to)",
                                          qualifier: "\(message.messageID), carrying \(carried)"))
-    }
-}
-
-/// The metadata a print house needs to print, envelope and post one invoice.
-struct PrintPackage: Encodable {
-    struct Recipient: Encodable {
-        var name: String
-        var street: String
-        var postalCode: String
-        var city: String
-        var country: String
-    }
-
-    var clientId: String
-    var invoiceNumber: String
-    var pdf: String
-    var pages: Int
-    var duplex: Bool
-    var colour: Bool
-    var postage: String
-    var recipient: Recipient
-
-    init(invoice: Invoice, client: ClientProfile, pdf: String, pages: Int, settings: PrintPackageSettings) {
-        let address = invoice.customer.address
-        clientId = client.id
-        invoiceNumber = invoice.number
-        self.pdf = pdf
-        self.pages = pages
-        duplex = settings.duplex
-        colour = settings.colour
-        postage = settings.postage
-        recipient = Recipient(name: invoice.customer.name, street: address?.street ?? "", postalCode: address?.postalCode ?? "",
-                              city: address?.city ?? "", country: address?.country ?? "SE")
-    }
-
-    var json: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(self)) ?? Data()) + [0x0A]
     }
 }

@@ -246,7 +246,7 @@ struct Pusher {
 
     /// Looks every file up in one read.
     private func prepare(_ files: [URL], for destination: DestinationSettings) throws -> [Prepared] {
-        let today = CivilDate(clock.now, in: TimeZone(identifier: configuration.client.timeZone) ?? .current)
+        let today = CivilDate(clock.now, in: configuration.client.zone)
         return try ledger.read { tx in
             try files.map { file -> Prepared in
                 let path = home.relative(file)

@@ -16,7 +16,9 @@ public struct ClientProfile: Sendable, Hashable, Codable {
     public var bic: String?
     /// "Godkänd för F-skatt": Swedish invoices must say so when it applies.
     public var approvedForFTax: Bool
+    /// The client's time zone identifier; checked at start-up, so `zone` always finds it.
     public var timeZone: String
+    public var zone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }
     public var currency: String
     public var numberSeries: NumberSeries
     public var ocr: OCRSettings

@@ -119,5 +119,5 @@ public struct InvoiceFactory: Sendable {
         return largest >= Self.amountLimit ? ("lines", largest) : nil
     }
 
-    public var timeZone: TimeZone { TimeZone(identifier: client.timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }
+    public var timeZone: TimeZone { client.zone }
 }

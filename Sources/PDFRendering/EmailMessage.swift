@@ -58,7 +58,7 @@ public struct EmailMessage: Sendable {
         return EmailMessage(fromName: fromName, fromAddress: fromAddress, to: to, replyTo: replyTo,
                             subject: template.text(credit ? "creditEmailSubject" : "emailSubject", values),
                             text: template.text(credit ? "creditEmailBody" : "emailBody", values),
-                            date: invoice.createdAt, timeZone: TimeZone(identifier: client.timeZone) ?? .current,
+                            date: invoice.createdAt, timeZone: client.zone,
                             messageID: "<invoice-\(invoice.number).\(uid)@\(domain)>", attachments: attachments)
     }
 

@@ -106,6 +106,47 @@ import Testing
             #expect("\(error)".contains("logo.png: expected a PNG image"), "\(error)")
         }
     }
+
+    func appendToConfiguration(_ home: URL, _ text: String) throws {
+        let yml = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: yml, encoding: .utf8) + "\n" + text + "\n").utf8).write(to: yml)
+    }
+
+    /// The print house's specification decides the package: here one ZIP with XML metadata.
+    @Test func centralPrintPackagesFollowTheConfiguredLayout() throws {
+        let home = try makeHome()
+        try appendToConfiguration(home, "centralPrint: {package: zip, metadata: xml, xmlRoot: Job, fieldNames: {invoiceNumber: InvoiceNo}}")
+        try drop("[\(customer("P3", kind: "person", name: "Märta Berg", extra: #", "invoiceSettings": {"distributionMethod": "central-print"}"#)), \(order("O3", customer: "P3"))]",
+                 as: "batch.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        #expect(try gateway.process().publishing.published == 1)
+        let (central, history) = try invoice(gateway, order: "O3")
+        #expect(central.files.count == 1 && central.files[0].hasPrefix("outbox/21grams/") && central.files[0].hasSuffix(".zip"))
+        #expect(history.last?.detail?.contains("print package (zip: PDF and xml metadata)") == true)
+        let zip = try Data(contentsOf: home.appendingPathComponent(central.files[0]))
+        let text = String(decoding: zip, as: UTF8.self)
+        #expect(zip.prefix(4) == Data([0x50, 0x4B, 0x03, 0x04]))
+        #expect(text.contains("<Job>") && text.contains("<InvoiceNo>\(central.invoice.number)</InvoiceNo>"))
+        #expect(text.contains("%PDF-"))
+    }
+
+    @Test func aPrintPackageLayoutThePrintHouseCannotReadIsRefusedAtStartUp() throws {
+        for (setting, complaint) in [
+            ("centralPrint: {package: tar}", "centralPrint.package: expected files (the PDF and the metadata side by side) or zip"),
+            ("centralPrint: {fieldNames: {pages: \"2 sidor\"}}", "centralPrint.fieldNames.pages: expected a field name"),
+            ("centralPrint: {fieldNames: {pages: pdf}}", "also the name of pdf"),
+            ("centralPrint: {fieldNames: {weight: Vikt}}", "centralPrint.fieldNames"),
+        ] {
+            let home = try makeHome()
+            try appendToConfiguration(home, setting)
+            do {
+                _ = try Gateway(home: home, clock: testClock)
+                Issue.record("\(setting) was accepted")
+            } catch {
+                #expect("\(error)".contains(complaint), "\(error)")
+            }
+        }
+    }
 }
 
 @Suite(.serialized) struct AutogiroTests {
