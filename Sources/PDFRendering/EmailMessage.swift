@@ -47,19 +47,25 @@ public struct EmailMessage: Sendable {
     public var attachments: [Attachment]
 
     /// The invoice e-mail: subject and text from the template, the PDF (and XML) attached.
+    /// With `reminder`, the reminder e-mail for the invoice: its own texts, the amount and date
+    /// it asks for, and a Message-ID of its own per reminder.
     public static func invoice(_ invoice: Invoice, client: ClientProfile, template: InvoiceTemplate, fromName: String, fromAddress: String,
-                               replyTo: String?, to: String, attachments: [Attachment]) -> EmailMessage {
+                               replyTo: String?, to: String, attachments: [Attachment], reminder: ReminderNotice? = nil,
+                               date: Date? = nil) -> EmailMessage {
         let credit = invoice.kind == .credit
-        let values = ["number": invoice.number, "client": client.name, "amount": template.amount(invoice.totals.payable),
-                      "currency": invoice.currency, "dueDate": invoice.dueDate.description, "ocr": invoice.ocr,
+        let amount = reminder?.amountDue(invoice) ?? invoice.totals.payable
+        let values = ["number": invoice.number, "client": client.name, "amount": template.amount(amount),
+                      "currency": invoice.currency, "dueDate": (reminder?.newDueDate ?? invoice.dueDate).description, "ocr": invoice.ocr,
                       "bankgiro": client.bankgiro ?? client.plusgiro ?? client.iban ?? "", "credited": invoice.creditedInvoiceNumber ?? ""]
         let domain = fromAddress.split(separator: "@").last.map(String.init) ?? "gateway.invalid"
         let uid = stableDigits("\(client.id)|\(client.numberSeries.name)|\(invoice.number)")
+        let kind = reminder == nil ? (credit ? "credit" : "") : "reminder"
+        let localPart = reminder.map { "reminder-\(invoice.number)-\($0.sequence)" } ?? "invoice-\(invoice.number)"
         return EmailMessage(fromName: fromName, fromAddress: fromAddress, to: to, replyTo: replyTo,
-                            subject: template.text(credit ? "creditEmailSubject" : "emailSubject", values),
-                            text: template.text(credit ? "creditEmailBody" : "emailBody", values),
-                            date: invoice.createdAt, timeZone: client.zone,
-                            messageID: "<invoice-\(invoice.number).\(uid)@\(domain)>", attachments: attachments)
+                            subject: template.text(kind.isEmpty ? "emailSubject" : kind + "EmailSubject", values),
+                            text: template.text(kind.isEmpty ? "emailBody" : kind + "EmailBody", values),
+                            date: date ?? invoice.createdAt, timeZone: client.zone,
+                            messageID: "<\(localPart).\(uid)@\(domain)>", attachments: attachments)
     }
 
     /// FNV-1a of the text as 16 hex digits: enough to keep message ids and boundaries apart.

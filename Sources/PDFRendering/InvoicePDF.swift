@@ -3,7 +3,7 @@ import Foundation
 import GatewayCore
 import Invoicing
 
-/// Draws an invoice or a credit invoice as an A4 PDF for a window envelope: the recipient's
+/// Draws an invoice, a credit invoice or a payment reminder as an A4 PDF for a window envelope: the recipient's
 /// address where the envelope's window is, the seller's details in the footer, a line table
 /// that runs over as many pages as it needs (header and page number on each, totals on the
 /// last), a VAT summary per rate and, when there is something to pay, the payment QR code.
@@ -32,18 +32,22 @@ public struct InvoicePDF: Sendable {
     static let firstTableTop = 118.0 * mm
     static let nextTableTop = 52.0 * mm
 
-    public func render(_ invoice: Invoice, client: ClientProfile) -> Document {
+    /// Renders the invoice, or with `reminder` the payment reminder for it: the same layout
+    /// with the original due date, the reminder's date, fee and new due date, and the payment
+    /// block and QR code asking for what is due now.
+    public func render(_ invoice: Invoice, client: ClientProfile, reminder: ReminderNotice? = nil) -> Document {
         let t = template
-        let qrText = t.blocks.paymentQR ? PaymentQR.payload(for: invoice, client: client) : nil
+        let payment = reminder.map { (dueDate: $0.newDueDate, amount: $0.amountDue(invoice)) }
+        let qrText = t.blocks.paymentQR ? PaymentQR.payload(for: invoice, client: client, dueDate: payment?.dueDate, amount: payment?.amount) : nil
         let canvas = PDFCanvas(widthMM: Self.pageWidth, heightMM: Self.pageHeight, family: t.font, metadata: [
-            (CAIRO_PDF_METADATA_TITLE, "\(title(invoice)) \(invoice.number)"),
+            (CAIRO_PDF_METADATA_TITLE, "\(title(invoice, reminder)) \(invoice.number)"),
             (CAIRO_PDF_METADATA_AUTHOR, client.name),
             (CAIRO_PDF_METADATA_CREATOR, "invoice gateway"),
             (CAIRO_PDF_METADATA_CREATE_DATE, Instant.format(invoice.createdAt)),
         ])
         let columns = Columns(width: canvas.width - 2 * Self.margin)
         let rows = invoice.lines.map { line in Row(line: line, height: rowHeight(line, canvas, columns)) }
-        let totalsHeight = self.totalsHeight(invoice, canvas)
+        let totalsHeight = self.totalsHeight(invoice, reminder, canvas)
         // Lines per page: the first page starts below the address and references, later ones
         // below a short header; the totals need room after the last line.
         var pages: [[Row]] = [[]]
@@ -61,13 +65,13 @@ public struct InvoicePDF: Sendable {
         }
         for (index, pageRows) in pages.enumerated() {
             if index > 0 { canvas.newPage() }
-            let top = index == 0 ? drawFirstPageHeader(invoice, client, canvas) : drawNextPageHeader(invoice, canvas)
+            let top = index == 0 ? drawFirstPageHeader(invoice, reminder, client, canvas) : drawNextPageHeader(invoice, reminder, canvas)
             var y = pageRows.isEmpty ? top : drawTable(pageRows, top: top, canvas, columns, credit: invoice.kind == .credit)
             canvas.text(t.text("page", ["page": String(index + 1), "pages": String(pages.count)]),
                         x: canvas.width - Self.margin - 60 * mm, y: 27 * mm, width: 60 * mm, font: .init(size: 8), alignment: .right, colour: t.muted)
             if index == pages.count - 1 {
                 y += 4 * mm
-                drawTotals(invoice, client, top: y, canvas, qrText: qrText)
+                drawTotals(invoice, reminder, client, top: y, canvas, qrText: qrText)
             }
             if t.blocks.footer { drawFooter(client, canvas) }
         }
@@ -76,16 +80,17 @@ public struct InvoicePDF: Sendable {
 
     // MARK: Header
 
-    private func title(_ invoice: Invoice) -> String {
-        invoice.kind == .credit ? template.text("creditInvoice") : template.text("invoice")
+    private func title(_ invoice: Invoice, _ reminder: ReminderNotice?) -> String {
+        if reminder != nil { return template.text("reminder") }
+        return invoice.kind == .credit ? template.text("creditInvoice") : template.text("invoice")
     }
 
-    private func drawFirstPageHeader(_ invoice: Invoice, _ client: ClientProfile, _ canvas: PDFCanvas) -> Double {
+    private func drawFirstPageHeader(_ invoice: Invoice, _ reminder: ReminderNotice?, _ client: ClientProfile, _ canvas: PDFCanvas) -> Double {
         let t = template
         let m = Self.margin
         if t.blocks.logo, let logo { canvas.image(png: logo, x: m, y: 12 * mm, maxWidth: 55 * mm, maxHeight: 20 * mm) }
         else { canvas.text(client.name, x: m, y: 14 * mm, width: 80 * mm, font: .init(size: 14, bold: true), colour: t.accent) }
-        canvas.text(title(invoice), x: canvas.width - m - 80 * mm, y: 12 * mm, width: 80 * mm, font: .init(size: 20, bold: true),
+        canvas.text(title(invoice, reminder), x: canvas.width - m - 80 * mm, y: 12 * mm, width: 80 * mm, font: .init(size: 20, bold: true),
                     alignment: .right, colour: t.accent)
         // The seller's return address, small, above the window as Swedish letters have it.
         let sender = [client.name, client.address.singleLine].filter { !$0.isEmpty }.joined(separator: ", ")
@@ -106,16 +111,28 @@ public struct InvoicePDF: Sendable {
         var facts: [(String, String)] = [
             (t.text("invoiceNumber"), invoice.number), (t.text("invoiceDate"), invoice.issueDate.description),
         ]
-        if invoice.kind != .credit {
+        if let reminder {
+            facts.append((t.text("originalDueDate"), invoice.dueDate.description))
+            facts.append((t.text("reminderDate"), reminder.date.description))
+            facts.append((t.text("newDueDate"), reminder.newDueDate.description))
+            facts.append((t.text("ocr"), invoice.ocr))
+        } else if invoice.kind != .credit {
             facts.append((t.text("dueDate"), invoice.dueDate.description))
             facts.append((t.text("ocr"), invoice.ocr))
         }
         facts.append((t.text("customerNumber"), buyer.customerNumber))
         if let vat = buyer.vatNumber { facts.append((t.text("buyerVatNumber"), vat)) }
-        var y = drawPairs(facts, x: m, y: 45 * mm, labelWidth: 32 * mm, valueWidth: 50 * mm, canvas)
+        let labelWidth = (reminder == nil ? 32 : 42) * mm
+        var y = drawPairs(facts, x: m, y: 45 * mm, labelWidth: labelWidth, valueWidth: 82 * mm - labelWidth, canvas)
         if invoice.kind == .credit, let credited = invoice.creditedInvoiceNumber {
             let note = t.text("credits", ["number": credited, "date": invoice.creditedInvoiceIssueDate?.description ?? ""])
             y += canvas.text(note, x: m, y: y + 1 * mm, width: 85 * mm, font: .init(size: 8.5, bold: true), colour: t.text) + 1 * mm
+        }
+        if let reminder {
+            let note = t.text("reminderText", ["number": invoice.number, "dueDate": invoice.dueDate.description,
+                                               "amount": t.amount(reminder.amountDue(invoice)), "currency": invoice.currency,
+                                               "newDueDate": reminder.newDueDate.description])
+            y += canvas.text(note, x: m, y: y + 2 * mm, width: 85 * mm, font: .init(size: 8.5), colour: t.text) + 2 * mm
         }
         var references: [(String, String)] = []
         if t.blocks.references {
@@ -134,10 +151,10 @@ public struct InvoicePDF: Sendable {
         return max(Self.firstTableTop, y + 4 * mm, referencesBottom + 4 * mm)
     }
 
-    private func drawNextPageHeader(_ invoice: Invoice, _ canvas: PDFCanvas) -> Double {
+    private func drawNextPageHeader(_ invoice: Invoice, _ reminder: ReminderNotice?, _ canvas: PDFCanvas) -> Double {
         let t = template
         if t.blocks.logo, let logo { canvas.image(png: logo, x: Self.margin, y: 12 * mm, maxWidth: 40 * mm, maxHeight: 14 * mm) }
-        canvas.text("\(title(invoice)) \(invoice.number)", x: canvas.width - Self.margin - 80 * mm, y: 12 * mm, width: 80 * mm,
+        canvas.text("\(title(invoice, reminder)) \(invoice.number)", x: canvas.width - Self.margin - 80 * mm, y: 12 * mm, width: 80 * mm,
                     font: .init(size: 14, bold: true), alignment: .right, colour: t.accent)
         canvas.text("\(t.text("invoiceDate")) \(invoice.issueDate)  ·  \(t.text("customerNumber")) \(invoice.customer.customerNumber)",
                     x: Self.margin, y: 35 * mm, width: canvas.width - 2 * Self.margin, font: .init(size: 8.5), colour: t.muted)
@@ -235,15 +252,38 @@ public struct InvoicePDF: Sendable {
 
     // MARK: Totals and payment
 
-    private func totalsHeight(_ invoice: Invoice, _ canvas: PDFCanvas) -> Double {
+    private func totalsHeight(_ invoice: Invoice, _ reminder: ReminderNotice?, _ canvas: PDFCanvas) -> Double {
         // The VAT summary beside the sums, then the payment block beside the QR code.
         let summary = template.blocks.vatSummary ? Double(invoice.totals.vatBreakdown.count + 1) * 4.5 * mm + 12 * mm : 0
-        let sums = 7 * 5 * mm
+        let sums = Double(sumRows(invoice, reminder).count) * 5 * mm + 2 * mm
         let payment = invoice.kind == .credit || invoice.totals.payable <= 0 ? 0 : 50 * mm
         return max(summary, sums) + payment + 4 * mm
     }
 
-    private func drawTotals(_ invoice: Invoice, _ client: ClientProfile, top: Double, _ canvas: PDFCanvas, qrText: String?) {
+    /// The sums block's rows: label, amount, and whether it is the amount to pay.
+    private func sumRows(_ invoice: Invoice, _ reminder: ReminderNotice?) -> [(String, Decimal, Bool)] {
+        let t = template
+        let totals = invoice.totals
+        var sums: [(String, Decimal, Bool)] = [(t.text("net"), totals.net, false), (t.text("vat"), totals.vat, false)]
+        if totals.rounding != 0 { sums.append((t.text("rounding"), totals.rounding, false)) }
+        sums.append((t.text("total"), totals.gross + totals.rounding, false))
+        if totals.prepaid != 0 { sums.append((t.text("prepaid"), -totals.prepaid, false)) }
+        guard let reminder else {
+            sums.append((invoice.kind == .credit ? t.text("toRefund") : t.text("toPay"), totals.payable, true))
+            return sums
+        }
+        // What the invoice asked for, what has come in, and what the reminder adds (no VAT).
+        if totals.prepaid != 0 { sums.append((t.text("invoiceAmount"), totals.payable, false)) }
+        if reminder.paid != 0 { sums.append((t.text("paid"), -reminder.paid, false)) }
+        if reminder.fee != 0 { sums.append((t.text("reminderFee"), reminder.fee, false)) }
+        if reminder.interest != 0 { sums.append((t.text("lateInterest"), reminder.interest, false)) }
+        if reminder.compensation != 0 { sums.append((t.text("lateCompensation"), reminder.compensation, false)) }
+        sums.append((t.text("toPay"), reminder.amountDue(invoice), true))
+        return sums
+    }
+
+    private func drawTotals(_ invoice: Invoice, _ reminder: ReminderNotice?, _ client: ClientProfile, top: Double, _ canvas: PDFCanvas,
+                            qrText: String?) {
         let t = template
         let credit = invoice.kind == .credit
         let sign = credit ? Decimal(-1) : 1
@@ -272,23 +312,20 @@ public struct InvoicePDF: Sendable {
             }
         }
         // The sums, on the right.
-        var sums: [(String, Decimal, Bool)] = [(t.text("net"), totals.net, false), (t.text("vat"), totals.vat, false)]
-        if totals.rounding != 0 { sums.append((t.text("rounding"), totals.rounding, false)) }
-        sums.append((t.text("total"), totals.gross + totals.rounding, false))
-        if totals.prepaid != 0 { sums.append((t.text("prepaid"), -totals.prepaid, false)) }
-        sums.append((credit ? t.text("toRefund") : t.text("toPay"), totals.payable, true))
         var sy = top
-        for (label, value, strong) in sums {
+        for (label, value, strong) in sumRows(invoice, reminder) {
             if strong {
-                canvas.line(from: (right - 80 * mm, sy + 0.5 * mm), to: (right, sy + 0.5 * mm), width: 0.8, colour: t.accent)
+                canvas.line(from: (right - 88 * mm, sy + 0.5 * mm), to: (right, sy + 0.5 * mm), width: 0.8, colour: t.accent)
                 sy += 1.5 * mm
             }
             let font = PDFCanvas.Font(size: strong ? 11 : 8.5, bold: strong)
-            canvas.text(label, x: right - 80 * mm, y: sy, width: 38 * mm, font: font, colour: strong ? t.accent : t.text)
+            canvas.text(label, x: right - 88 * mm, y: sy, width: 46 * mm, font: font, colour: strong ? t.accent : t.text)
             sy += canvas.text("\(t.amount(sign * value)) \(invoice.currency)", x: right - 45 * mm, y: sy, width: 45 * mm, font: font,
                               alignment: .right, colour: strong ? t.accent : t.text) + 1.2 * mm
         }
-        guard !credit, totals.payable > 0 else { return }
+        let dueDate = reminder?.newDueDate ?? invoice.dueDate
+        let amountDue = reminder?.amountDue(invoice) ?? totals.payable
+        guard !credit, amountDue > 0 else { return }
         // How to pay: account, OCR, due date, amount, and the QR code that says it all.
         var py = max(y, sy) + 6 * mm
         canvas.line(from: (Self.margin, py - 2 * mm), to: (right, py - 2 * mm), width: 0.3, colour: t.rule)
@@ -300,8 +337,8 @@ public struct InvoicePDF: Sendable {
         if let iban = client.iban { payment.append((t.text("iban"), iban)) }
         if let bic = client.bic { payment.append((t.text("bic"), bic)) }
         payment.append((t.text("ocr"), invoice.ocr))
-        payment.append((t.text("dueDate"), invoice.dueDate.description))
-        payment.append((t.text("toPay"), "\(t.amount(totals.payable)) \(invoice.currency)"))
+        payment.append((t.text(reminder == nil ? "dueDate" : "newDueDate"), dueDate.description))
+        payment.append((t.text("toPay"), "\(t.amount(amountDue)) \(invoice.currency)"))
         _ = drawPairs(payment, x: Self.margin, y: py, labelWidth: 30 * mm, valueWidth: 70 * mm, canvas)
         if let qrText, let matrix = QRMatrix(qrText) {
             let side = 34 * mm

@@ -68,6 +68,14 @@ public struct InvoiceTemplate: Sendable {
         "emailBody": "an invoice e-mail's text: {number}, {client}, {amount}, {currency}, {dueDate}, {ocr}, {bankgiro}",
         "creditEmailSubject": "a credit invoice e-mail's subject: {number}, {client}",
         "creditEmailBody": "a credit invoice e-mail's text: {number}, {client}, {credited}",
+        "reminder": "the title of a payment reminder", "originalDueDate": "a reminder's original due date",
+        "reminderDate": "a reminder's date", "newDueDate": "a reminder's new due date",
+        "reminderText": "a reminder's message: {number}, {dueDate}, {amount}, {currency}, {newDueDate}",
+        "invoiceAmount": "a reminder's line for what the invoice asked", "paid": "a reminder's line for what has been paid",
+        "reminderFee": "the reminder fee (no VAT)", "lateInterest": "late-payment interest (räntelagen)",
+        "lateCompensation": "förseningsersättning (lag 1981:739)",
+        "reminderEmailSubject": "a reminder e-mail's subject: {number}, {client}",
+        "reminderEmailBody": "a reminder e-mail's text: {number}, {client}, {amount}, {currency}, {dueDate} (the new one), {ocr}, {bankgiro}",
     ]
 
     /// Reads and checks `templates/NAME.yml`; every problem names the file and the key.

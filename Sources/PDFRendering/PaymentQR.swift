@@ -8,8 +8,10 @@ public enum PaymentQR {
     /// The UsingQR payload for an invoice, or nil when there is nothing to pay (a credit
     /// invoice, a prepaid one) or no account to pay to. `acc` is the bankgiro when the client
     /// has one, else the plusgiro, else the IBAN (with the BIC as `bc`).
-    public static func payload(for invoice: Invoice, client: ClientProfile) -> String? {
-        guard invoice.kind != .credit, invoice.totals.payable > 0 else { return nil }
+    /// A reminder asks for another amount by another date: `dueDate` and `amount` say so.
+    public static func payload(for invoice: Invoice, client: ClientProfile, dueDate: CivilDate? = nil, amount: Decimal? = nil) -> String? {
+        let amount = amount ?? invoice.totals.payable
+        guard invoice.kind != .credit, amount > 0 else { return nil }
         let account: (type: String, number: String)
         if let bankgiro = client.bankgiro { account = ("BG", bankgiro) }
         else if let plusgiro = client.plusgiro { account = ("PG", plusgiro) }
@@ -23,8 +25,8 @@ public enum PaymentQR {
             ("cid", quoted(client.organisationNumber)),
             ("iref", quoted(invoice.ocr)),
             ("idt", quoted(compact(invoice.issueDate))),
-            ("ddt", quoted(compact(invoice.dueDate))),
-            ("due", invoice.totals.payable.fixed(2)),
+            ("ddt", quoted(compact(dueDate ?? invoice.dueDate))),
+            ("due", amount.fixed(2)),
             ("cur", quoted(invoice.currency)),
             ("pt", quoted(account.type)),
             ("acc", quoted(account.number)),

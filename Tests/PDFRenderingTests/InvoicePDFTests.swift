@@ -175,6 +175,34 @@ struct InvoicePDFTests {
         #expect(!text.contains("Skanna med bankappen"))
     }
 
+    /// D6–D7: the reminder layout, with what was paid, the fee (no VAT) and the new due date,
+    /// and a QR code that asks for what is due now.
+    @Test func aReminderSaysWhatIsDueNowAndByWhen() throws {
+        let invoice = sampleInvoice()
+        let notice = ReminderNotice(sequence: 1, date: CivilDate("2027-01-05")!, newDueDate: CivilDate("2027-01-15")!,
+                                    paid: 100, fee: 60)
+        let pdf = InvoicePDF(template: try standardTemplate(), logo: nil).render(invoice, client: seller, reminder: notice)
+        #expect(pdf.pages == 1)
+        let url = try write(pdf, "reminder")
+        let text = try run("pdftotext", ["-layout", url.path, "-"])
+        #expect(text.contains("Påminnelse"))
+        #expect(text.contains("Ursprungligt förfallodatum") && text.contains(invoice.dueDate.description))
+        #expect(text.contains("Påminnelsedatum") && text.contains("2027-01-05"))
+        #expect(text.contains("Nytt förfallodatum") && text.contains("2027-01-15"))
+        #expect(text.contains("Påminnelseavgift (momsfri)") && text.contains(PDFTestText.amount(60)))
+        #expect(text.contains("Inbetalt") && text.contains(PDFTestText.amount(-100)))
+        let due = invoice.totals.payable - 100 + 60
+        #expect(notice.amountDue(invoice) == due)
+        #expect(text.contains("Att betala") && text.contains(PDFTestText.amount(due) + " SEK"))
+        #expect(text.contains("Vi har ännu inte fått betalt för faktura 1001"))
+        let payload = try #require(pdf.paymentQR)
+        #expect(payload.contains("\"ddt\":\"20270115\"") && payload.contains("\"due\":\(due.fixed(2))"))
+        let stem = url.deletingPathExtension().path
+        _ = try run("pdftoppm", ["-r", "200", "-png", "-f", "1", "-l", "1", url.path, stem])
+        let decoded = try run("zbarimg", ["--quiet", "--raw", stem + "-1.png"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(decoded == payload)
+    }
+
     @Test func theAddressIsInTheEnvelopeWindowAndTheQRCodeReadsBack() throws {
         let invoice = sampleInvoice()
         let template = try standardTemplate()
@@ -229,5 +257,23 @@ struct PGM {
             for x in Int(xMM * scale)..<min(width, Int((xMM + widthMM) * scale)) where pixels[y * width + x] < 128 { count += 1 }
         }
         return count
+    }
+}
+
+@Suite struct ReminderEmailTests {
+    @Test func aReminderEmailHasItsOwnTextsAmountAndMessageID() throws {
+        let invoice = sampleInvoice()
+        let template = try standardTemplate()
+        func message(_ reminder: ReminderNotice?) -> EmailMessage {
+            EmailMessage.invoice(invoice, client: seller, template: template, fromName: "Exempel", fromAddress: "faktura@exempel.example",
+                                 replyTo: nil, to: "asa@example.se", attachments: [], reminder: reminder)
+        }
+        let first = ReminderNotice(sequence: 1, date: CivilDate("2027-01-05")!, newDueDate: CivilDate("2027-01-15")!, fee: 60)
+        let second = ReminderNotice(sequence: 2, date: CivilDate("2027-01-20")!, newDueDate: CivilDate("2027-01-30")!, fee: 60)
+        let original = message(nil), reminder = message(first)
+        #expect(reminder.subject == "Påminnelse: faktura 1001 från Exempel Handel AB")
+        #expect(reminder.text.contains("Att betala: \(template.amount(invoice.totals.payable + 60)) SEK senast 2027-01-15"))
+        #expect(Set([original.messageID, reminder.messageID, message(second).messageID]).count == 3)
+        #expect(original.subject == "Faktura 1001 från Exempel Handel AB")
     }
 }
