@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Checksums", "Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],

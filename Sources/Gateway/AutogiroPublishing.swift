@@ -87,8 +87,8 @@ struct AutogiroPublishing {
         var sent: [String] = []
         try ledger.write { tx in
             for invoice in invoices where try tx.status(ofInvoice: invoice) == .waiting {
-                try tx.setStatus(invoice: invoice, to: .sent, at: now, event: "sent",
-                                 detail: "delivered in \(path) (\(records) payment record\(records == 1 ? "" : "s")) for Bankgirot; no transport serves outbox/\(folder)/")
+                let how = "delivered in \(path) (\(records) payment record\(records == 1 ? "" : "s")) for Bankgirot; no transport serves outbox/\(folder)/"
+                try tx.apply(.delivered(how: how, to: nil), toInvoice: invoice, at: now)
                 sent.append(invoice)
             }
         }

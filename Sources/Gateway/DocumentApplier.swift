@@ -103,8 +103,8 @@ struct DocumentApplier {
             // Checked against the order when it arrived; should the credit still be refused,
             // the invoice's history says why rather than the return waiting unseen.
             if case .refused(let refusal) = try credit(returned, original: invoice, tx) {
-                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: invoice.status, event: "return not credited",
-                                                                   detail: "return \(returned.returnNumber): \(refusal.found ?? refusal.expected)"))
+                try tx.apply(.noted("return not credited", detail: "return \(returned.returnNumber): \(refusal.found ?? refusal.expected)"),
+                             toInvoice: number, at: now)
             }
         }
         return number
@@ -181,11 +181,8 @@ struct DocumentApplier {
         if total > invoice.totals.payable {
             detail += "; overpaid by \((total - invoice.totals.payable).fixed(2)) \(invoice.currency), to be refunded or settled"
         }
-        if total >= invoice.totals.payable, invoice.status != .paid {
-            try tx.setStatus(invoice: invoice.number, to: .paid, at: now, event: "paid", detail: detail)
-        } else {
-            try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "payment", detail: detail))
-        }
+        let settles = total >= invoice.totals.payable && invoice.status != .paid && invoice.status != .credited
+        try tx.apply(settles ? .paid(detail) : .paymentReceived(detail), toInvoice: invoice.number, at: now)
         return .applied("payment of invoice \(payment.invoiceNumber) recorded")
     }
 
@@ -209,7 +206,7 @@ enum Operations {
         guard record.invoice.status == .review else {
             return .unchanged("invoice \(number) is not waiting for review (status \(record.invoice.status.rawValue))")
         }
-        try tx.setStatus(invoice: number, to: .ready, at: now, event: "approved", detail: "review done (rule S5)")
+        try tx.apply(.approved, toInvoice: number, at: now)
         return .applied("invoice \(number) approved")
     }
 }

@@ -75,8 +75,7 @@ public final class Gateway {
             let now = clock.now
             try ledger.write { tx in
                 for (number, _) in try tx.failedPublications() {
-                    try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: try tx.status(ofInvoice: number) ?? .ready,
-                                                                       event: "rendering retried", detail: nil))
+                    try tx.apply(.noted("rendering retried", detail: nil), toInvoice: number, at: now)
                 }
                 try tx.retryFailedPublications()
             }
@@ -137,7 +136,7 @@ public final class Gateway {
 
     /// Tries again to send one invoice's files, whatever happened before.
     public func send(_ number: String) throws -> PushSummary {
-        guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoice(number: number) }
+        guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoiceError(number: number) }
         return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, print: true, selection: .invoice(number)) }
     }
 
@@ -202,11 +201,6 @@ public final class Gateway {
         try InboxFileReader().read(path: file.path) { documents.append($0) }
         return documents
     }
-}
-
-public struct UnknownInvoice: Error, CustomStringConvertible {
-    public let number: String
-    public var description: String { "there is no invoice \(number) (see `gateway invoices list`)" }
 }
 
 /// A boolean shared between the intake and publishing threads.

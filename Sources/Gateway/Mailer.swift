@@ -69,7 +69,7 @@ struct Mailer {
             let started = DeliveryRecord(destination: Self.destination, path: path, invoiceNumber: invoice, remotePath: envelope.to,
                                          size: bytes.count, sha256: SHA256.hex(bytes), state: .started,
                                          attempts: (earlier?.attempts ?? 0) + 1, error: nil, at: clock.now)
-            try ledger.write { try $0.saveDelivery(started) }
+            try ledger.write { try $0.recordSendStarted(started, triedBefore: earlier != nil, at: started.at) }
             var attempt = 1
             while true {
                 let reply: String
@@ -102,18 +102,14 @@ struct Mailer {
         var record = started
         record.state = .delivered
         record.at = now
-        try ledger.write { tx in
-            try tx.saveDelivery(record)
-            guard let invoice = record.invoiceNumber, let current = try tx.status(ofInvoice: invoice) else { return }
-            try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(Pusher.sentLocation(of: file)))
-            let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
-            try tx.setStatus(invoice: invoice, to: status, at: now, event: "sent",
-                             detail: "e-mail to \(record.remotePath) through \(relay.host):\(relay.port), Message-ID \(messageID); the relay said: \(reply)")
+        let sent = try ledger.write { tx in
+            try tx.recordDelivered(record, sentPath: home.relative(Pusher.sentLocation(of: file)),
+                                   how: "e-mail through \(relay.host):\(relay.port), Message-ID \(messageID); the relay said: \(reply)",
+                                   to: record.remotePath)
         }
         try FileMoves.rename(file, to: Pusher.sentLocation(of: file))
-        if let invoice = record.invoiceNumber {
-            try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice)
-        }
+        let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
+        for invoice in sent { try exporter.run(invoice) }
     }
 
     /// D5: the invoice goes back to its earlier status with the error in its history.

@@ -41,7 +41,7 @@ struct PrintQueue {
             var record = DeliveryRecord(destination: Self.destination, path: path, invoiceNumber: invoice, remotePath: printer.queue,
                                         size: bytes.count, sha256: SHA256.hex(bytes), state: .started,
                                         attempts: (earlier?.attempts ?? 0) + 1, error: nil, at: clock.now)
-            try ledger.write { try $0.saveDelivery(record) }
+            try ledger.write { [record] in try $0.recordSendStarted(record, triedBefore: earlier != nil, at: record.at) }
             let job: String
             do throws(CUPSPrinter.Failure) {
                 job = try printer.print(file, title: "\(configuration.client.id) invoice \(invoice ?? file.lastPathComponent)")
@@ -53,17 +53,13 @@ struct PrintQueue {
             record.state = .delivered
             record.remotePath = job
             record.at = now
-            try ledger.write { tx in
-                try tx.saveDelivery(record)
-                guard let invoice, let current = try tx.status(ofInvoice: invoice) else { return }
-                try tx.moveFile(invoice: invoice, from: path, to: home.relative(Pusher.sentLocation(of: file)))
-                let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
-                try tx.setStatus(invoice: invoice, to: status, at: now, event: "sent", detail: "printed on \(printer.queue) as CUPS job \(job)")
+            let sent = try ledger.write { [record] tx in
+                try tx.recordDelivered(record, sentPath: home.relative(Pusher.sentLocation(of: file)),
+                                       how: "printed on \(printer.queue) as CUPS job \(job)", to: nil)
             }
             try FileMoves.rename(file, to: Pusher.sentLocation(of: file))
-            if let invoice {
-                try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice)
-            }
+            let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
+            for invoice in sent { try exporter.run(invoice) }
             summary.delivered += 1
             summary.bytes += UInt64(bytes.count)
         }

@@ -158,11 +158,7 @@ struct Publisher: Sendable {
                 let what = payment.kind == .withdrawal ? "withdrawal" : "deposit"
                 let detail = "autogiro \(what) of \((Decimal(payment.amountInOre) / 100).fixed(2)) \(invoice.currency) on \(payment.date) "
                     + "for payer number \(payment.payerNumber) in \(path)"
-                if invoice.status == .ready {
-                    try tx.setStatus(invoice: invoice.number, to: .waiting, at: now, event: "published", detail: detail)
-                } else {
-                    try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "published", detail: detail))
-                }
+                try tx.apply(.published(detail), toInvoice: invoice.number, at: now)
             }
             summary.published += 1
         case .outputs(let outputs):
@@ -182,18 +178,14 @@ struct Publisher: Sendable {
                 }
                 try tx.markPublished(invoice: invoice.number, at: now)
                 let detail = details.joined(separator: "; ")
-                if invoice.status == .ready {
-                    // D3: in the outbox, the invoice waits to be sent.
-                    try tx.setStatus(invoice: invoice.number, to: .waiting, at: now, event: "published", detail: detail)
-                    if deliveredHere {
-                        // D4: it has left; the history says how and where.
-                        try tx.setStatus(invoice: invoice.number, to: .sent, at: now, event: "sent",
-                                         detail: "delivered to " + unserved.map { "outbox/\($0)/" }.joined(separator: ", ")
-                                            + " (no transport serves " + (unserved.count == 1 ? "it" : "them") + ": "
-                                            + unserved.map { configuration.unservedNote(folder: $0) }.joined(separator: "; ") + ")")
-                    }
-                } else {
-                    try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "published", detail: detail))
+                // D3: in the outbox, the invoice waits to be sent.
+                try tx.apply(.published(detail), toInvoice: invoice.number, at: now)
+                if deliveredHere {
+                    // D4: it has left; the history says how and where.
+                    let how = "delivered to " + unserved.map { "outbox/\($0)/" }.joined(separator: ", ")
+                        + " (no transport serves " + (unserved.count == 1 ? "it" : "them") + ": "
+                        + unserved.map { configuration.unservedNote(folder: $0) }.joined(separator: "; ") + ")"
+                    try tx.apply(.delivered(how: how, to: nil), toInvoice: invoice.number, at: now)
                 }
             }
             if deliveredHere, invoice.status == .ready {
@@ -207,7 +199,7 @@ struct Publisher: Sendable {
             }
             try ledger.write { tx in
                 try tx.markPublishFailed(invoice: invoice.number, at: now, reason: reason)
-                try tx.appendHistory(invoice: invoice.number, HistoryEntry(at: now, status: invoice.status, event: "rendering failed", detail: reason))
+                try tx.apply(.noted("rendering failed", detail: reason), toInvoice: invoice.number, at: now)
             }
             summary.failed += 1
         }

@@ -265,10 +265,10 @@ struct Pusher {
         let now = clock.now
         try ledger.write { tx in
             for item in items {
-                try tx.saveDelivery(DeliveryRecord(
+                try tx.recordSendStarted(DeliveryRecord(
                     destination: destination.name, path: item.path, invoiceNumber: item.invoice, remotePath: remotePath(item),
                     size: Self.size(of: item.file), sha256: "", state: .started, attempts: (item.earlier?.attempts ?? 0) + 1,
-                    error: nil, at: now))
+                    error: nil, at: now), triedBefore: item.earlier?.state == .failed, at: now)
             }
         }
     }
@@ -302,16 +302,8 @@ struct Pusher {
         var sent: Set<String> = []
         try ledger.write { tx in
             for (file, record) in delivered {
-                try tx.saveDelivery(record)
-                // Every invoice the file carries (an autogiro file carries many).
-                for invoice in try tx.invoiceNumbers(forFile: record.path) {
-                    guard let current = try tx.status(ofInvoice: invoice) else { continue }
-                    try tx.moveFile(invoice: invoice, from: record.path, to: home.relative(Self.sentLocation(of: file)))
-                    let how = "by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
-                    let status: InvoiceStatus = current == .waiting || current == .ready ? .sent : current
-                    try tx.setStatus(invoice: invoice, to: status, at: record.at, event: "sent", detail: "\(destination.name): \(how)")
-                    sent.insert(invoice)
-                }
+                let how = "\(destination.name): by SFTP to \(destination.endpoint.user)@\(destination.endpoint.host):\(record.remotePath) (\(record.size) bytes, SHA-256 \(record.sha256.prefix(16))...)"
+                sent.formUnion(try tx.recordDelivered(record, sentPath: home.relative(Self.sentLocation(of: file)), how: how, to: nil))
             }
         }
         for (file, _) in delivered { try FileMoves.rename(file, to: Self.sentLocation(of: file)) }
@@ -347,20 +339,7 @@ struct Pusher {
     }
 
     static func recordFailure(_ file: URL, destination: String, reason: String, home: GatewayHome, ledger: any Ledger, at now: Date) throws {
-        let path = home.relative(file)
-        try ledger.write { tx in
-            let earlier = try tx.delivery(destination: destination, path: path)
-            let invoices = try tx.invoiceNumbers(forFile: path)
-            try tx.saveDelivery(DeliveryRecord(
-                destination: destination, path: path, invoiceNumber: invoices.first, remotePath: earlier?.remotePath ?? "",
-                size: earlier?.size ?? 0, sha256: earlier?.sha256 ?? "", state: .failed, attempts: (earlier?.attempts ?? 0) + (earlier == nil ? 1 : 0),
-                error: reason, at: now))
-            for invoice in invoices {
-                guard let current = try tx.status(ofInvoice: invoice) else { continue }
-                let status: InvoiceStatus = current == .waiting ? .ready : current
-                try tx.setStatus(invoice: invoice, to: status, at: now, event: "send failed", detail: "\(destination): \(reason)")
-            }
-        }
+        try ledger.write { tx in try tx.recordSendFailed(path: home.relative(file), destination: destination, reason: reason, at: now) }
     }
 }
 

@@ -29,12 +29,12 @@ struct SentExport {
                                                              label: artefact.format, qualifier: nil), home: home)
             try ledger.write { tx in
                 for path in paths { try tx.addFile(invoice: number, path: path) }
-                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "exported",
-                                                                   detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"))
+                try tx.apply(.noted("exported", detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"),
+                             toInvoice: number, at: now)
             }
         } catch let error as RenderError {
             try ledger.write { tx in
-                try tx.appendHistory(invoice: number, HistoryEntry(at: now, status: .sent, event: "export failed", detail: "\(artefact.format): \(error.message)"))
+                try tx.apply(.noted("export failed", detail: "\(artefact.format): \(error.message)"), toInvoice: number, at: now)
             }
         }
     }

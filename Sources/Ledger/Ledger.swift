@@ -54,6 +54,13 @@ public struct InvoiceRecord: Sendable, Hashable {
     }
 }
 
+/// An invoice number the ledger does not hold.
+public struct UnknownInvoiceError: Error, Sendable, CustomStringConvertible {
+    public let number: String
+    public init(number: String) { self.number = number }
+    public var description: String { "there is no invoice \(number) (see `gateway invoices list`)" }
+}
+
 /// An inbox entry the last intake run could not claim, read or move, and why.
 public struct EntryProblemRecord: Sendable, Hashable {
     public var name: String
@@ -136,8 +143,11 @@ public protocol LedgerTransaction {
     func insertInvoice(_ invoice: Invoice, at: Date, event: String, detail: String?) throws
     func invoice(_ number: String) throws -> InvoiceRecord?
     func status(ofInvoice number: String) throws -> InvoiceStatus?
-    func setStatus(invoice number: String, to status: InvoiceStatus, at: Date, event: String, detail: String?) throws
-    func appendHistory(invoice number: String, _ entry: HistoryEntry) throws
+    /// The one way an invoice's status changes or its history grows: the lifecycle decides the
+    /// new status (or refuses the event with `LifecycleError`), and the status and the history
+    /// entry are written together in this transaction. Returns the new status.
+    @discardableResult
+    func apply(_ event: InvoiceLifecycle.Event, toInvoice number: String, at: Date) throws -> InvoiceStatus
     func history(invoice number: String) throws -> [HistoryEntry]
     func addFile(invoice number: String, path: String) throws
 
@@ -165,6 +175,8 @@ public protocol LedgerTransaction {
     /// The distinct artefact paths that start with `prefix` (relative to the home).
     func files(under prefix: String) throws -> [String]
     func moveFile(invoice number: String, from: String, to: String) throws
+    /// The invoice's artefacts that have not left yet: those not moved into a `sent/` folder.
+    func undeliveredFiles(invoice number: String) throws -> [String]
     func delivery(destination: String, path: String) throws -> DeliveryRecord?
     func saveDelivery(_ record: DeliveryRecord) throws
     func failedDeliveries() throws -> [DeliveryRecord]

@@ -105,6 +105,15 @@ public final class SQLiteLedger: Ledger {
                 try db.execute(sql: "UPDATE invoices SET paid = ? WHERE number = ?", arguments: [total.plainText, number])
             }
         }
+        migrator.registerMigration("v4-lifecycle") { db in
+            // A waiting invoice's send and the status a failure puts back (InvoiceLifecycle);
+            // sends under way before this version started from `ready`.
+            try db.execute(sql: """
+                ALTER TABLE invoices ADD COLUMN pending_kind TEXT;
+                ALTER TABLE invoices ADD COLUMN pending_return TEXT;
+                UPDATE invoices SET pending_kind = 'invoice', pending_return = 'ready' WHERE status = 'waiting';
+                """)
+        }
         return migrator
     }
 }
@@ -392,12 +401,26 @@ struct SQLiteTransaction: LedgerTransaction {
         return InvoiceRecord(invoice: invoice, files: files, paid: decimal(row["paid"]))
     }
 
-    func setStatus(invoice number: String, to status: InvoiceStatus, at: Date, event: String, detail: String?) throws {
-        try run("UPDATE invoices SET status = ? WHERE number = ?", [status.rawValue, number])
-        try appendHistory(invoice: number, HistoryEntry(at: at, status: status, event: event, detail: detail))
+    func apply(_ event: InvoiceLifecycle.Event, toInvoice number: String, at: Date) throws -> InvoiceStatus {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, pending_kind, pending_return FROM invoices WHERE number = ?"),
+                                         arguments: [number]),
+              let status = InvoiceStatus(rawValue: row["status"]) else {
+            throw UnknownInvoiceError(number: number)
+        }
+        let pending = (row["pending_kind"] as String?).flatMap(InvoiceLifecycle.PendingSend.Kind.init(rawValue:)).map {
+            InvoiceLifecycle.PendingSend(kind: $0, returnTo: (row["pending_return"] as String?).flatMap(InvoiceStatus.init(rawValue:)) ?? .ready)
+        }
+        let before = InvoiceLifecycle(status: status, pending: pending)
+        let after = try before.applying(event)
+        if after != before {
+            try run("UPDATE invoices SET status = ?, pending_kind = ?, pending_return = ? WHERE number = ?",
+                    [after.status.rawValue, after.pending?.kind.rawValue, after.pending?.returnTo.rawValue, number])
+        }
+        try appendHistory(invoice: number, HistoryEntry(at: at, status: after.status, event: event.name, detail: event.detail))
+        return after.status
     }
 
-    func appendHistory(invoice number: String, _ entry: HistoryEntry) throws {
+    private func appendHistory(invoice number: String, _ entry: HistoryEntry) throws {
         try run("INSERT INTO invoice_history (invoice_number, at, status, event, detail) VALUES (?, ?, ?, ?, ?)",
                 [number, entry.at.ledgerText, entry.status.rawValue, entry.event, entry.detail])
     }
@@ -505,6 +528,12 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func moveFile(invoice number: String, from: String, to: String) throws {
         try run("UPDATE invoice_files SET path = ? WHERE invoice_number = ? AND path = ?", [to, number, from])
+    }
+
+    func undeliveredFiles(invoice number: String) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: """
+            SELECT path FROM invoice_files WHERE invoice_number = ? AND path NOT LIKE 'sent/%' AND path NOT LIKE '%/sent/%' ORDER BY path
+            """), arguments: [number])
     }
 
     func delivery(destination: String, path: String) throws -> DeliveryRecord? {

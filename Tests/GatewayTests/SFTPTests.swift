@@ -126,9 +126,16 @@ struct SFTPDeliveryTests {
         #expect(Set(files(in: outbox)) == [refused, "sent"])
         #expect(FileManager.default.fileExists(atPath: server.root + "/pagero/extra.xml.done"))
 
+        // D5: back to the status it had; the retry starts its send again (issue 11's lifecycle).
+        let refusedInvoice = try #require(try gateway.ledger.read { try $0.invoiceNumber(forFile: "outbox/pagero/" + refused) })
+        #expect(try gateway.invoice(refusedInvoice)?.0.invoice.status == .ready)
+
         try FileManager.default.removeItem(atPath: blocker)
         let second = try gateway.push(retryFailed: true)
         #expect(second.delivered == 0 && second.alreadyThere == 1 && second.failed == 0, "\(second.errors)")
+        let (record, history) = try #require(try gateway.invoice(refusedInvoice))
+        #expect(record.invoice.status == .sent)
+        #expect(Array(history.map(\.event).suffix(5)) == ["send failed", "send started", "send failed", "send started", "sent"])
         #expect(FileManager.default.fileExists(atPath: blocker))
         #expect(try FileManager.default.attributesOfItem(atPath: server.root + "/pagero/" + refused)[.modificationDate] as? Date == uploaded)
         #expect(files(in: outbox) == ["sent"])
@@ -136,6 +143,26 @@ struct SFTPDeliveryTests {
 
     /// A file several times the bytes kept in flight, of a length no packet size divides,
     /// arrives byte for byte, and the ledger's SHA-256 is that of its content.
+    /// An invoice is sent when the last of its files has left: Fortnox gets three payloads.
+    @Test func anInvoiceWithSeveralFilesIsSentWhenTheLastHasLeft() throws {
+        let server = try #require(try TestSFTPServer())
+        try FileManager.default.createDirectory(atPath: server.root + "/fortnox", withIntermediateDirectories: true)
+        let home = try makeHome()
+        let config = home.appendingPathComponent("gateway.yml")
+        try Data((try String(contentsOf: config, encoding: .utf8) + "\n" + server.destination("fortnox", folder: "fortnox") + "\n").utf8).write(to: config)
+        try drop("[\(customer("F1", extra: #", "invoiceSettings": {"system": "fortnox"}"#)), \(order("O1", customer: "F1"))]", as: "1.json", in: home)
+        let gateway = try Gateway(home: home, clock: testClock)
+        _ = try gateway.process()
+        let number = try #require(try gateway.invoices().first?.invoice.number)
+        #expect(try gateway.invoice(number)?.0.files.count == 3)
+        let summary = try gateway.push()
+        #expect(summary.delivered == 3 && summary.failed == 0, "\(summary.errors)")
+        let (record, history) = try #require(try gateway.invoice(number))
+        #expect(record.invoice.status == .sent)
+        #expect(history.map(\.event).suffix(3) == ["file delivered", "file delivered", "sent"])
+        #expect(history.filter { $0.event == "file delivered" }.allSatisfy { $0.status == .waiting })
+    }
+
     @Test func aLargeFileArrivesByteForByteWithItsDigest() throws {
         let server = try #require(try TestSFTPServer())
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)

@@ -1,0 +1,67 @@
+import Checksums
+import Foundation
+import GatewayCore
+import Invoicing
+import Testing
+@testable import Ledger
+
+/// The ledger applies the lifecycle in one place: status, pending send and history together.
+@Suite struct LedgerLifecycleTests {
+    let client = ClientProfile(id: "test", name: "Test AB", organisationNumber: "556000-0001",
+                               address: PostalAddress(city: "Göteborg", country: "SE"), bankgiro: "5050-1055")
+    let now = Instant.parse("2026-11-25T10:00:00+01:00")!
+
+    func ledgerWithInvoice() throws -> (SQLiteLedger, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).sqlite").path
+        let ledger = try SQLiteLedger(path: path)
+        let customer = Customer(customerNumber: "K1", kind: .person, name: "Åsa")
+        let order = Order(orderNumber: "1", customerNumber: "K1", status: .completed, orderDate: CivilDate("2026-11-20")!,
+                          completedAt: now, lines: [OrderLine(articleNumber: "A", description: "x", quantity: 1, unitPrice: 100, vatRate: .twentyFive)])
+        let invoice = InvoiceFactory(client: client).invoice(for: order, customer: customer, number: "1001", at: now)
+        try ledger.write { tx in
+            try tx.saveCustomer(try Canonical(customer), at: now)
+            try tx.insertInvoice(invoice, at: now, event: "created", detail: nil)
+        }
+        return (ledger, invoice.number)
+    }
+
+    @Test func anEventWritesTheStatusAndItsHistoryTogether() throws {
+        let (ledger, number) = try ledgerWithInvoice()
+        let statuses = try ledger.write { tx in
+            try [InvoiceLifecycle.Event.published("written"), .sendFailed("refused"), .sendStarted("again"), .delivered(how: "by SFTP", to: "0007:1")]
+                .map { try tx.apply($0, toInvoice: number, at: now) }
+        }
+        #expect(statuses == [.waiting, .ready, .waiting, .sent])
+        let history = try ledger.read { try $0.history(invoice: number) }
+        #expect(history.map(\.event) == ["created", "published", "send failed", "send started", "sent"])
+        #expect(history.map(\.status) == [.ready, .waiting, .ready, .waiting, .sent])
+        #expect(history.last?.detail == "to 0007:1: by SFTP")
+        #expect(try ledger.read { try $0.status(ofInvoice: number) } == .sent)
+    }
+
+    /// The pending send is kept in the ledger, so another run (after a crash) still knows
+    /// what a failure puts back and that a reminder's delivery makes it `reminder`.
+    @Test func thePendingSendSurvivesAcrossTransactions() throws {
+        let (ledger, number) = try ledgerWithInvoice()
+        try ledger.write { tx in
+            try tx.apply(.published("written"), toInvoice: number, at: now)
+            try tx.apply(.delivered(how: "x", to: nil), toInvoice: number, at: now)
+            try tx.apply(.reminded("first"), toInvoice: number, at: now)
+        }
+        #expect(try ledger.write { try $0.apply(.sendFailed("refused"), toInvoice: number, at: now) } == .sent)
+        try ledger.write { try $0.apply(.reminded("again"), toInvoice: number, at: now) }
+        #expect(try ledger.write { try $0.apply(.delivered(how: "e-mail", to: "a@example.se"), toInvoice: number, at: now) } == .reminder)
+    }
+
+    @Test func aRefusedEventWritesNothing() throws {
+        let (ledger, number) = try ledgerWithInvoice()
+        #expect(throws: LifecycleError.self) {
+            try ledger.write { try $0.apply(.delivered(how: "x", to: nil), toInvoice: number, at: now) }
+        }
+        #expect(try ledger.read { try $0.history(invoice: number) }.map(\.event) == ["created"])
+        #expect(try ledger.read { try $0.status(ofInvoice: number) } == .ready)
+        #expect(throws: UnknownInvoiceError.self) {
+            try ledger.write { try $0.apply(.approved, toInvoice: "9999", at: now) }
+        }
+    }
+}
