@@ -37,19 +37,21 @@ let package = Package(
             "GatewayCore", "Invoicing", "Checksums",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Pure distribution rules: which artefacts and method, to whom, the undo window, reminders.
+        .target(name: "Distribution", dependencies: ["GatewayCore", "Invoicing"]),
         // Mappings kept as data -> XML bytes through libxml2, validated against XSDs.
         .target(name: "Rendering", dependencies: ["GatewayCore", "Invoicing", "CLibXML2", "Yams"]),
         // Invoices for people: PDF drawn with cairo and pango from templates kept as data, with the payment QR code.
-        .target(name: "PDFRendering", dependencies: ["GatewayCore", "Invoicing", "CPangoCairo", "CQREncode", "Yams"]),
+        .target(name: "PDFRendering", dependencies: ["GatewayCore", "Invoicing", "Distribution", "CPangoCairo", "CQREncode", "Yams"]),
         // Transports that take outbox files to the outside world: SFTP over libssh2, SMTP over libcurl.
         .target(name: "Delivery", dependencies: ["GatewayCore", "CLibSSH2", "CCurl"]),
         // The pipeline: configuration, inbox -> ledger -> invoices -> outbox -> delivery.
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Rendering", "PDFRendering", "Delivery", "Yams",
+            "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Distribution", "Rendering", "PDFRendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Gateway", "Delivery", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",
+            "Gateway", "Delivery", "Distribution", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,9 +64,10 @@ let package = Package(
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
         .testTarget(name: "InvoicingTests", dependencies: ["Invoicing", "GatewayCore"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Checksums", "Invoicing", "GatewayCore"]),
+        .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
-        .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Invoicing", "GatewayCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
+        .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Distribution", "Invoicing", "GatewayCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "Distribution", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]
 )

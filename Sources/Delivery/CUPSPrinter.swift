@@ -87,3 +87,23 @@ public struct CUPSPrinter: Sendable {
         return ((status >> 8) & 0xff, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
     }
 }
+
+/// The printer as a transport: each PDF handed to the queue, its job id the receipt.
+extension CUPSPrinter: Transport {
+    public func deliver(_ parcels: [Parcel], report: (Int, Result<Receipt, TransportFailure>) throws -> Void) throws {
+        for (index, parcel) in parcels.enumerated() {
+            let outcome: Result<Receipt, TransportFailure>
+            do throws(Failure) {
+                let job = try print(parcel.file, title: parcel.title)
+                outcome = .success(Receipt(placement: job, how: "printed on \(queue) as CUPS job \(job)", bytes: UInt64(Self.size(of: parcel.file))))
+            } catch {
+                outcome = .failure(TransportFailure(error.description, isTransient: false))
+            }
+            try report(index, outcome)
+        }
+    }
+
+    private static func size(of file: URL) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}

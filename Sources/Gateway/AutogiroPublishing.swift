@@ -101,7 +101,7 @@ struct AutogiroPublishing {
     func writeMissing() throws {
         for path in try ledger.read({ try $0.files(under: "outbox/\(folder)/") }) where path.hasSuffix(".txt") && !path.contains("/sent/") {
             let url = home.root.appendingPathComponent(path)
-            if FileManager.default.fileExists(atPath: url.path) || FileManager.default.fileExists(atPath: Pusher.sentLocation(of: url).path) {
+            if FileManager.default.fileExists(atPath: url.path) || FileManager.default.fileExists(atPath: Dispatch.sentLocation(of: url).path) {
                 let numbers = try ledger.read { try $0.invoiceNumbers(forFile: path) }
                 try markSent(path, invoices: numbers, records: numbers.count)
             } else {

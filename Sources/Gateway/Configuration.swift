@@ -1,4 +1,5 @@
 import Delivery
+import Distribution
 import Foundation
 import GatewayCore
 import Intake

@@ -130,7 +130,7 @@ public final class Gateway {
             mail = mail && methods.contains(.email)
             print = print && methods.contains(.ownPrinter)
         }
-        let selection: Pusher.Selection = retryFailed ? .pendingAndFailed : .pending
+        let selection: Dispatch.Selection = retryFailed ? .pendingAndFailed : .pending
         return try exclusively("push") { try deliver(sftp: sftp, mail: mail, print: print, selection: selection) }
     }
 
@@ -140,14 +140,15 @@ public final class Gateway {
         return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, print: true, selection: .invoice(number)) }
     }
 
-    private func deliver(sftp: [String], mail: Bool, print: Bool, selection: Pusher.Selection) throws -> PushSummary {
-        var pusher = Pusher(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
-        pusher.progress = progress
-        var summary = try pusher.run(destinations: sftp, selection: selection)
-        if mail { try Mailer(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock).run(selection: selection, &summary) }
+    private func deliver(sftp: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
+        var dispatch = Dispatch(home: home, ledger: ledger, clock: clock,
+                                exporter: SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock))
+        dispatch.progress = progress
+        var summary = PushSummary()
+        try Pusher(dispatch: dispatch, configuration: configuration).run(destinations: sftp, selection: selection, &summary)
+        if mail { try Mailer(dispatch: dispatch, configuration: configuration).run(selection: selection, &summary) }
         if print, let printer = configuration.printer {
-            try PrintQueue(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock, printer: CUPSPrinter(queue: printer))
-                .run(selection: selection, &summary)
+            try PrintQueue(dispatch: dispatch, configuration: configuration, printer: CUPSPrinter(queue: printer)).run(selection: selection, &summary)
         }
         return summary
     }

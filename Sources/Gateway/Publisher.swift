@@ -1,4 +1,5 @@
 import Checksums
+import Distribution
 import Foundation
 import GatewayCore
 import Invoicing

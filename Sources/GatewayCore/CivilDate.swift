@@ -68,6 +68,9 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public func adding(days: Int) -> CivilDate { CivilDate(dayNumber: dayNumber + days) }
 
+    /// Days from this date to `other` (negative when `other` is earlier).
+    public func days(until other: CivilDate) -> Int { other.dayNumber - dayNumber }
+
     public var description: String {
         String(format: "%04d-%02d-%02d", year, month, day)
     }

@@ -6,6 +6,7 @@ import Invoicing
 /// The single source of truth. Every state change happens inside `write`, in one transaction;
 /// SQL stays behind this seam so that a PostgreSQL ledger for several hosts is one new type.
 public protocol Ledger: Sendable {
+    @discardableResult
     func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
     func read<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
 }

@@ -32,6 +32,7 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
+    @discardableResult
     public func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
         try pool.write { db in try body(SQLiteTransaction(db: db, customers: customers)) }
     }

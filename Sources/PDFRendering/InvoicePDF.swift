@@ -1,4 +1,5 @@
 import CPangoCairo
+import Distribution
 import Foundation
 import GatewayCore
 import Invoicing

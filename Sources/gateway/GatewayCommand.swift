@@ -1,5 +1,6 @@
 import ArgumentParser
 import Delivery
+import Distribution
 import Foundation
 import Gateway
 import GatewayCore

@@ -33,7 +33,8 @@ struct PrintQueueTests {
         let (record, history) = try #require(try gateway.invoice(try gateway.invoices()[0].invoice.number))
         #expect(record.invoice.status == .sent)
         let detail = try #require(history.last?.detail)
-        let job = try #require(detail.split(separator: " ").last.map(String.init))
+        let job = try #require(detail.components(separatedBy: "CUPS job ").last?.split(separator: " ").first.map(String.init))
+        #expect(detail.contains("bytes, SHA-256 "))
         #expect(detail.hasPrefix("printed on gateway-pdf as CUPS job gateway-pdf-"))
         #expect(record.files.first?.hasPrefix("outbox/print/sent/") == true)
         // cups-pdf writes TITLE-job_N.pdf once the job has completed.

@@ -5,7 +5,7 @@ import Invoicing
 /// What a payment reminder ("Påminnelse", D6–D7) says beyond the invoice it is about: which
 /// reminder it is, its date, the new due date and what is added. The reminder fee carries no
 /// VAT (it is a charge for the reminding, not a supply), so it is added after the VAT summary.
-public struct ReminderNotice: Sendable, Equatable {
+public struct ReminderNotice: Sendable, Hashable {
     /// 1 for the first reminder of an invoice, 2 for the second, and so on.
     public var sequence: Int
     public var date: CivilDate

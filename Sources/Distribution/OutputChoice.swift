@@ -1,4 +1,5 @@
 import GatewayCore
+import Invoicing
 
 /// One artefact an invoice is rendered to, and the outbox destination it goes to.
 public struct Artefact: Sendable, Hashable {

@@ -1,26 +1,6 @@
 import Foundation
 import GatewayCore
-
-/// A Peppol electronic address: scheme and identifier (`0007:5566778899`).
-public struct ElectronicAddress: Sendable, Hashable, CustomStringConvertible {
-    public var scheme: String
-    public var id: String
-    public var description: String { "\(scheme):\(id)" }
-}
-
-extension Customer {
-    /// Where a Peppol document reaches the customer: its Peppol ID, else an organisation's
-    /// organisation number (scheme 0007). Nothing else: the e-mail scheme (EM) is no longer
-    /// allowed (PEPPOL-EN16931-CL008), so a person without a Peppol ID has no address.
-    public var electronicAddress: ElectronicAddress? {
-        if let peppol = peppolId {
-            let parts = peppol.split(separator: ":", maxSplits: 1)
-            return ElectronicAddress(scheme: String(parts[0]), id: String(parts[1]))
-        }
-        if kind == .organisation, let number = organisationNumber { return ElectronicAddress(scheme: "0007", id: number.filter(\.isNumber)) }
-        return nil
-    }
-}
+import Invoicing
 
 extension Invoice {
     /// To whom the resolved method sends it, in words a listing can show.
@@ -54,5 +34,23 @@ extension Customer {
             }
         }
         return nil
+    }
+}
+
+/// An e-mail address as SMTP takes it: one `local@domain`, printable ASCII on the left, a
+/// domain of labels with a dot. Stricter than RFC 5321 on purpose: anything odd is a reason
+/// to ask, not an attempt that bounces.
+public enum EmailAddress {
+    public static func isValid(_ address: String) -> Bool {
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, address.utf8.count <= 254 else { return false }
+        let local = parts[0], domain = parts[1]
+        guard (1...64).contains(local.utf8.count), !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
+              local.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"()<>[]:;@\\,\"".unicodeScalars.contains($0) }) else { return false }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { label in
+            (1...63).contains(label.utf8.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }
+        }
     }
 }
