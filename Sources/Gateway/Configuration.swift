@@ -32,6 +32,8 @@ public struct GatewayConfiguration: Sendable {
     public var mappingValues: [String: String]
     /// SFTP destinations by name (21grams, pagero, ...).
     public var destinations: [String: DestinationSettings]
+    /// Local or mounted directories fed by an outbox folder (`folders:`), by name.
+    public var folders: [String: FolderDestination] = [:]
     /// How long a command that changes the home waits for another one to finish.
     public var lockWait: Duration = .seconds(30)
     /// The client's logo (PNG), relative to the home or absolute; drawn on its PDF invoices.
@@ -57,6 +59,7 @@ public struct GatewayConfiguration: Sendable {
         let collected = (printer == nil ? [DistributionMethod.ownPrinter, .export, .autogiro] : [.export, .autogiro])
             .compactMap { outboxFolders[$0.rawValue] }
         return collected.contains(folder) && !destinations.values.contains { $0.outboxFolder == folder }
+            && !folders.values.contains { $0.outboxFolder == folder }
     }
 
     /// Why an unserved folder is the end of the road, for the invoice's history.
@@ -94,7 +97,7 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing", "folders"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -173,10 +176,21 @@ public struct GatewayConfiguration: Sendable {
                     destinations[key] = try DestinationSettings.read(key, settings, home: home)
                 }
             }
+            var folders: [String: FolderDestination] = [:]
+            if let d = try top.optionalObject("folders") {
+                for key in d.keys {
+                    guard let settings = try d.optionalObject(key) else { continue }
+                    if destinations[key] != nil {
+                        throw DocumentRefusal(field: "folders.\(key)", expected: "a name no SFTP destination has", found: "\"\(key)\", also under destinations:")
+                    }
+                    folders[key] = try FolderDestination.read(key, settings, home: home)
+                }
+            }
             let ledger = try top.optionalText("ledger", maxLength: 1000) ?? "ledger.sqlite"
             var configuration = GatewayConfiguration(client: client, schemaFolders: schemas, outboxFolders: outbox,
                                                      ledgerPath: ledger.hasPrefix("/") ? ledger : home.appendingPathComponent(ledger).path,
                                                      mappingValues: mappingValues, destinations: destinations)
+            configuration.folders = folders
             if let seconds = try top.optionalInteger("lockWaitSeconds", range: 0...3600) { configuration.lockWait = .seconds(seconds) }
             if let logo = try c.optionalText("logo", maxLength: 1000) {
                 let resolved = logo.hasPrefix("/") ? logo : home.appendingPathComponent(logo).path

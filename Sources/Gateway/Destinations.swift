@@ -79,6 +79,11 @@ public struct DestinationSettings: Sendable {
     /// The `fileName` pattern filled in, in one pass (Foundation's string replacing goes
     /// through ICU's regular expressions on Linux, and this runs for every file of a push).
     func remoteName(for local: String, invoice: String?, date: CivilDate) -> String {
+        Self.fill(fileName, local: local, invoice: invoice, date: date)
+    }
+
+    /// A file name pattern (`{name}`, `{stem}`, `{ext}`, `{invoice}`, `{date}`) filled in.
+    static func fill(_ fileName: String, local: String, invoice: String?, date: CivilDate) -> String {
         let dot = local.lastIndex(of: ".").flatMap { $0 == local.startIndex ? nil : $0 }
         let stem = dot.map { String(local[..<$0]) } ?? local
         let ext = dot.map { String(local[local.index(after: $0)...]) } ?? ""
@@ -141,5 +146,33 @@ public struct DestinationSettings: Sendable {
             passphraseSource: source, remoteDirectory: remote, uploadDirectory: try f.optionalText("uploadDirectory", maxLength: 500),
             outboxFolder: try f.optionalIdentifier("outbox") ?? name, fileName: pattern,
             doneMarker: try f.optionalText("doneMarker", maxLength: 20), everyMinutes: every, timesOfDay: times, retry: retry)
+    }
+}
+
+/// A local or mounted directory that an outbox folder is delivered to (`folders:` in
+/// gateway.yml), such as the share an ERP imports from.
+public struct FolderDestination: Sendable {
+    public var name: String
+    public var directory: String
+    /// The outbox folder that feeds it.
+    public var outboxFolder: String
+    /// The file's name there, with the placeholders of an SFTP destination's `fileName`.
+    public var fileName: String
+    public var retry: RetryPolicy
+
+    static func read(_ name: String, _ f: Fields, home: URL) throws(DocumentRefusal) -> FolderDestination {
+        try f.allowOnly(["directory", "outbox", "fileName", "retry"])
+        let directory = try f.requiredText("directory", maxLength: 1000)
+        let pattern = try f.optionalText("fileName", maxLength: 200) ?? "{name}"
+        if pattern.contains("/") { throw DocumentRefusal(field: f.path("fileName"), expected: "a file name pattern without /", found: pattern) }
+        return FolderDestination(
+            name: name, directory: directory.hasPrefix("/") ? directory : home.appendingPathComponent(directory).standardized.path,
+            outboxFolder: try f.optionalIdentifier("outbox") ?? name, fileName: pattern,
+            retry: try f.optionalObject("retry").map { (r: Fields) throws(DocumentRefusal) in try DestinationSettings.readRetry(r) } ?? RetryPolicy(attempts: 1))
+    }
+
+    /// The name a file goes under: the same placeholders as an SFTP destination's.
+    func name(for local: String, invoice: String?, date: CivilDate) -> String {
+        DestinationSettings.fill(fileName, local: local, invoice: invoice, date: date)
     }
 }

@@ -118,34 +118,40 @@ public final class Gateway {
     /// One delivery run now: every SFTP destination (one session each) and the e-mail relay,
     /// or only the named destinations, or only the transports of the named methods.
     public func push(destinations: [String]? = nil, methods: [DistributionMethod]? = nil, retryFailed: Bool = false) throws -> PushSummary {
-        if let unknown = destinations?.first(where: { configuration.destinations[$0] == nil }) {
+        let known = Set(configuration.destinations.keys).union(configuration.folders.keys)
+        if let unknown = destinations?.first(where: { !known.contains($0) }) {
             throw ConfigurationError(file: GatewayConfiguration.fileName, key: "destinations.\(unknown)",
-                                     expected: "a destination: " + configuration.destinations.keys.sorted().joined(separator: ", "), found: "nothing")
+                                     expected: "a destination: " + known.sorted().joined(separator: ", "), found: "nothing")
         }
-        var sftp = destinations ?? configuration.destinations.keys.sorted()
+        var sftp = destinations?.filter { configuration.destinations[$0] != nil } ?? configuration.destinations.keys.sorted()
+        var folders = destinations?.filter { configuration.folders[$0] != nil } ?? configuration.folders.keys.sorted()
         var mail = destinations == nil, print = destinations == nil
         if let methods {
-            let folders = Set(methods.compactMap { configuration.outboxFolders[$0.rawValue] })
-            sftp = sftp.filter { folders.contains(configuration.destinations[$0]!.outboxFolder) }
+            let outbox = Set(methods.compactMap { configuration.outboxFolders[$0.rawValue] })
+            sftp = sftp.filter { outbox.contains(configuration.destinations[$0]!.outboxFolder) }
+            folders = folders.filter { outbox.contains(configuration.folders[$0]!.outboxFolder) }
             mail = mail && methods.contains(.email)
             print = print && methods.contains(.ownPrinter)
         }
         let selection: Dispatch.Selection = retryFailed ? .pendingAndFailed : .pending
-        return try exclusively("push") { try deliver(sftp: sftp, mail: mail, print: print, selection: selection) }
+        return try exclusively("push") { try deliver(sftp: sftp, folders: folders, mail: mail, print: print, selection: selection) }
     }
 
     /// Tries again to send one invoice's files, whatever happened before.
     public func send(_ number: String) throws -> PushSummary {
         guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoiceError(number: number) }
-        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), mail: true, print: true, selection: .invoice(number)) }
+        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), folders: configuration.folders.keys.sorted(),
+                                                       mail: true, print: true, selection: .invoice(number)) }
     }
 
-    private func deliver(sftp: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
+    private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
         var dispatch = Dispatch(home: home, ledger: ledger, clock: clock,
                                 exporter: SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock))
         dispatch.progress = progress
         var summary = PushSummary()
-        try Pusher(dispatch: dispatch, configuration: configuration).run(destinations: sftp, selection: selection, &summary)
+        let pusher = Pusher(dispatch: dispatch, configuration: configuration)
+        try pusher.run(destinations: sftp, selection: selection, &summary)
+        try pusher.runFolders(folders, selection: selection, &summary)
         if mail { try Mailer(dispatch: dispatch, configuration: configuration).run(selection: selection, &summary) }
         if print, let printer = configuration.printer {
             try PrintQueue(dispatch: dispatch, configuration: configuration, printer: CUPSPrinter(queue: printer)).run(selection: selection, &summary)
