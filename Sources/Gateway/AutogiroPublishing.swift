@@ -12,8 +12,9 @@ struct AutogiroPublishing {
     let home: GatewayHome
     let ledger: any Ledger
     let configuration: GatewayConfiguration
-    let catalog: MappingCatalog
     let clock: any GatewayClock
+    /// Publishing's step for invoices that became `sent` (their O3 export).
+    let afterSent: (String) throws -> Void
 
     var folder: String { configuration.outboxFolders[DistributionMethod.autogiro.rawValue] ?? "autogiro" }
 
@@ -92,8 +93,7 @@ struct AutogiroPublishing {
                 sent.append(invoice)
             }
         }
-        let exporter = SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock)
-        for invoice in sent { try exporter.run(invoice) }
+        for invoice in sent { try afterSent(invoice) }
     }
 
     /// After a crash: writes every file the ledger records that is neither in the outbox nor

@@ -4,7 +4,6 @@ import Foundation
 import GatewayCore
 import Invoicing
 import Ledger
-import Rendering
 
 public struct PushSummary: Sendable, Codable {
     public var delivered = 0
@@ -25,7 +24,8 @@ struct Dispatch {
     let home: GatewayHome
     let ledger: any Ledger
     let clock: any GatewayClock
-    let exporter: SentExport
+    /// What publishing does for the invoices a delivery made `sent` (their O3 export).
+    let afterSent: (String) throws -> Void
     var sleep: (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
     var random: () -> Double = { Double.random(in: 0...1) }
     var progress: ((String) -> Void)?
@@ -224,7 +224,7 @@ struct Dispatch {
             return sent
         }
         for (item, _) in delivered { try FileMoves.rename(item.file, to: Self.sentLocation(of: item.file)) }
-        for invoice in sent { try exporter.run(invoice) }
+        for invoice in sent { try afterSent(invoice) }
     }
 
     /// D5 for one file, with the summary's count and its (distinct) reasons.

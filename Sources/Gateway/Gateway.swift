@@ -145,8 +145,8 @@ public final class Gateway {
     }
 
     private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
-        var dispatch = Dispatch(home: home, ledger: ledger, clock: clock,
-                                exporter: SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock))
+        let publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
+        var dispatch = Dispatch(home: home, ledger: ledger, clock: clock, afterSent: publisher.publishExport(ofSent:))
         dispatch.progress = progress
         var summary = PushSummary()
         let pusher = Pusher(dispatch: dispatch, configuration: configuration)

@@ -45,7 +45,7 @@ struct Publisher: Sendable {
 
     func run(producing: () -> Bool = { false }) throws -> PublishSummary {
         var summary = PublishSummary()
-        let autogiro = AutogiroPublishing(home: home, ledger: ledger, configuration: configuration, catalog: catalog, clock: clock)
+        let autogiro = AutogiroPublishing(home: home, ledger: ledger, configuration: configuration, clock: clock, afterSent: publishExport(ofSent:))
         try autogiro.writeMissing()
         // Should the run stop before the end, the next run's writeMissing writes the file.
         var autogiroFile: String?
@@ -190,7 +190,7 @@ struct Publisher: Sendable {
                 }
             }
             if deliveredHere, invoice.status == .ready {
-                try SentExport(home: home, ledger: ledger, catalog: catalog, configuration: configuration, clock: clock).run(invoice.number)
+                try publishExport(ofSent: invoice.number)
             }
             summary.published += 1
         case .failure(let reason, let bytes, let fileName):

@@ -5,17 +5,11 @@ import Invoicing
 import Ledger
 import Rendering
 
-/// O3: once an invoice is sent, its ERP export (the customer's `exportMapping`) is written to
-/// the export folder, once. Called wherever an invoice becomes sent: a push, or a publish to a
-/// folder that no transport serves.
-struct SentExport {
-    let home: GatewayHome
-    let ledger: any Ledger
-    let catalog: MappingCatalog
-    let configuration: GatewayConfiguration
-    let clock: any GatewayClock
-
-    func run(_ number: String) throws {
+extension Publisher {
+    /// O3: once an invoice is sent, its ERP export (the customer's `exportMapping`) is
+    /// published to the export folder, once. Called wherever an invoice becomes sent: after a
+    /// push delivered its last file, or when a folder no transport serves was written.
+    func publishExport(ofSent number: String) throws {
         guard let record = try ledger.read({ try $0.invoice(number) }), record.invoice.status == .sent,
               let artefact = OutputChoice.exportOnSent(for: record.invoice.settings) else { return }
         let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
