@@ -154,7 +154,8 @@ public final class SMTPSession {
         var code = 0
         _ = gw_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &code)
         guard result == CURLE_OK else {
-            let detail = String(cString: errorText).isEmpty ? String(cString: curl_easy_strerror(result)) : String(cString: errorText)
+            let written = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = written.isEmpty ? String(cString: curl_easy_strerror(result)) : written
             throw classify(result, code: code, detail: detail)
         }
         return replies.last

@@ -20,36 +20,22 @@ public enum PaymentQR {
         // Keys in the specification's order; `due` is a JSON number, as the format has it.
         var members: [(String, String)] = [
             ("uqr", "1"), ("tp", "1"),
-            ("nme", quoted(client.name)),
-            ("cc", quoted(client.address.country ?? "SE")),
-            ("cid", quoted(client.organisationNumber)),
-            ("iref", quoted(invoice.ocr)),
-            ("idt", quoted(compact(invoice.issueDate))),
-            ("ddt", quoted(compact(dueDate ?? invoice.dueDate))),
+            ("nme", client.name.jsonQuoted),
+            ("cc", (client.address.country ?? "SE").jsonQuoted),
+            ("cid", client.organisationNumber.jsonQuoted),
+            ("iref", invoice.ocr.jsonQuoted),
+            ("idt", compact(invoice.issueDate).jsonQuoted),
+            ("ddt", compact(dueDate ?? invoice.dueDate).jsonQuoted),
             ("due", amount.fixed(2)),
-            ("cur", quoted(invoice.currency)),
-            ("pt", quoted(account.type)),
-            ("acc", quoted(account.number)),
+            ("cur", invoice.currency.jsonQuoted),
+            ("pt", account.type.jsonQuoted),
+            ("acc", account.number.jsonQuoted),
         ]
-        if account.type == "IBAN", let bic = client.bic { members.append(("bc", quoted(bic))) }
+        if account.type == "IBAN", let bic = client.bic { members.append(("bc", bic.jsonQuoted)) }
         return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
     private static func compact(_ date: CivilDate) -> String { date.description.filter { $0 != "-" } }
-
-    /// A JSON string literal: the payload is JSON, so names with quotes or backslashes stay valid.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
 }
 
 /// A QR code's modules, from libqrencode.

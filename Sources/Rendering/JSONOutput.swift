@@ -5,7 +5,7 @@ import GatewayCore
 /// `each` become an array, and values are typed by the mapping (`type: number`).
 enum JSONOutput {
     static func bytes(of root: OutputElement) throws(RenderError) -> [UInt8] {
-        var out = "{" + quoted(root.name) + ": "
+        var out = "{" + root.name.jsonQuoted + ": "
         try write(root, into: &out, indent: 1)
         out += "}\n"
         return Array(out.utf8)
@@ -14,7 +14,7 @@ enum JSONOutput {
     private static func write(_ element: OutputElement, into out: inout String, indent: Int) throws(RenderError) {
         if let text = element.text {
             switch element.valueType {
-            case .string: out += quoted(text)
+            case .string: out += text.jsonQuoted
             case .number:
                 guard Decimal(exactly: Substring(text)) != nil else {
                     throw RenderError("\(element.name): \"\(text)\" is not a number")
@@ -34,7 +34,7 @@ enum JSONOutput {
             let child = element.children[index]
             if !first { out += ",\n" }
             first = false
-            out += pad + "  " + quoted(child.name) + ": "
+            out += pad + "  " + child.name.jsonQuoted + ": "
             if child.repeated {
                 var run = [child]
                 while index + 1 < element.children.count, element.children[index + 1].repeated, element.children[index + 1].name == child.name {
@@ -53,21 +53,5 @@ enum JSONOutput {
             index += 1
         }
         out += "\n" + pad + "}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -112,12 +112,12 @@ public struct PrintPackage: Sendable {
     public var json: [UInt8] {
         func render(_ value: Value, indent: String) -> String {
             switch value {
-            case .text(let text): return Self.jsonString(text)
+            case .text(let text): return text.jsonQuoted
             case .number(let number): return String(number)
             case .flag(let flag): return flag ? "true" : "false"
             case .object(let members):
                 let inner = indent + "  "
-                let body = members.map { "\(inner)\(Self.jsonString(layout.name($0.0))) : \(render($0.1, indent: inner))" }
+                let body = members.map { "\(inner)\(layout.name($0.0).jsonQuoted) : \(render($0.1, indent: inner))" }
                 return "{\n" + body.joined(separator: ",\n") + "\n\(indent)}"
             }
         }
@@ -138,20 +138,6 @@ public struct PrintPackage: Sendable {
         }
         let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(layout.xmlRoot)>\n" + render(values, indent: "  ") + "</\(layout.xmlRoot)>\n"
         return Array(text.utf8)
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 
     static func xmlEscaped(_ text: String) -> String {
