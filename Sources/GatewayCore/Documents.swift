@@ -121,6 +121,10 @@ public struct Customer: Codable, Hashable, Sendable {
     public var gln: String?
     public var organisation: String?
     public var invoiceReference: String?
+    /// The invoice reference's own e-mail address (D10).
+    public var invoiceReferenceEmail: String?
+    /// Whether a reminder fee was agreed with this customer (D6–D8); absent: the client's setting.
+    public var reminderFeeAgreed: Bool?
     public var linkInvoiceToOrganisation: Bool?
     public var invoiceSettings: InvoiceSettings?
     public var autogiro: AutogiroMandate?
@@ -128,7 +132,8 @@ public struct Customer: Codable, Hashable, Sendable {
     public init(customerNumber: String, kind: CustomerKind, name: String, organisationNumber: String? = nil,
                 vatNumber: String? = nil, email: String? = nil, invoiceEmail: String? = nil,
                 address: PostalAddress? = nil, peppolId: String? = nil, gln: String? = nil,
-                organisation: String? = nil, invoiceReference: String? = nil,
+                organisation: String? = nil, invoiceReference: String? = nil, invoiceReferenceEmail: String? = nil,
+                reminderFeeAgreed: Bool? = nil,
                 linkInvoiceToOrganisation: Bool? = nil, invoiceSettings: InvoiceSettings? = nil, autogiro: AutogiroMandate? = nil) {
         self.customerNumber = customerNumber
         self.kind = kind
@@ -142,6 +147,8 @@ public struct Customer: Codable, Hashable, Sendable {
         self.gln = gln
         self.organisation = organisation
         self.invoiceReference = invoiceReference
+        self.invoiceReferenceEmail = invoiceReferenceEmail
+        self.reminderFeeAgreed = reminderFeeAgreed
         self.linkInvoiceToOrganisation = linkInvoiceToOrganisation
         self.invoiceSettings = invoiceSettings
         self.autogiro = autogiro

@@ -68,6 +68,8 @@ public struct DocumentReader: Sendable {
             gln: try f.optionalText("gln", maxLength: 13),
             organisation: try f.optionalIdentifier("organisation"),
             invoiceReference: try f.optionalText("invoiceReference"),
+            invoiceReferenceEmail: try f.email("invoiceReferenceEmail"),
+            reminderFeeAgreed: try f.optionalBool("reminderFeeAgreed"),
             linkInvoiceToOrganisation: try f.optionalBool("linkInvoiceToOrganisation"),
             invoiceSettings: try f.optionalObject("invoiceSettings").map { (s: Fields) throws(DocumentRefusal) in try readSettings(s) },
             autogiro: try f.optionalObject("autogiro").map { (a: Fields) throws(DocumentRefusal) in try readMandate(a) })
