@@ -31,7 +31,14 @@ struct HomeOption: ParsableArguments {
     /// where that matters (those that publish or send).
     func open(warn: Bool = false) throws -> Gateway {
         do {
-            let gateway = try Gateway(home: url)
+            var clock: any GatewayClock = SystemClock()
+            if let shifted = try ShiftedClock.fromEnvironment() {
+                // Never on by accident: every command that keeps time says so.
+                Console.error("warning: \(ShiftedClock.variable) is set: the gateway's clock reads \(Instant.format(shifted.now)) and runs on from there "
+                              + "(sleeps, time-outs and retries keep real time)")
+                clock = shifted
+            }
+            let gateway = try Gateway(home: url, clock: clock)
             if warn { for warning in gateway.startupWarnings { Console.error("warning: \(warning)") } }
             return gateway
         } catch {

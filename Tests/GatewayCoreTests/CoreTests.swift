@@ -56,3 +56,26 @@ import Testing
         #expect(big.plainText == "12345678901234567890123456789")
     }
 }
+
+/// GATEWAY_NOW (issue 11): the clock from outside starts where it is told and runs on.
+@Suite struct ShiftedClockTests {
+    @Test func itStartsAtTheGivenInstantAndRunsOn() throws {
+        let start = Instant.parse("2027-01-15T09:00:00+01:00")!
+        let clock = ShiftedClock(startingAt: start)
+        let first = clock.now
+        #expect(abs(first.timeIntervalSince(start)) < 1)
+        Thread.sleep(forTimeInterval: 0.02)
+        #expect(clock.now > first)
+    }
+
+    @Test func theEnvironmentTurnsItOnAndAWrongValueIsRefused() throws {
+        #expect(try ShiftedClock.fromEnvironment([:]) == nil)
+        #expect(try ShiftedClock.fromEnvironment(["GATEWAY_NOW": ""]) == nil)
+        let clock = try #require(try ShiftedClock.fromEnvironment(["GATEWAY_NOW": "2027-01-15T09:00:00Z"]))
+        #expect(abs(clock.now.timeIntervalSince(Instant.parse("2027-01-15T09:00:00Z")!)) < 1)
+        #expect(throws: ShiftedClock.Problem.self) { try ShiftedClock.fromEnvironment(["GATEWAY_NOW": "tomorrow"]) }
+        do { _ = try ShiftedClock.fromEnvironment(["GATEWAY_NOW": "tomorrow"]) } catch {
+            #expect(error.description.contains("not an ISO 8601 instant"))
+        }
+    }
+}
