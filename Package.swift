@@ -59,6 +59,9 @@ let package = Package(
         // Benchmarks print figures; they are never timed tests.
         .executableTarget(name: "render-bench", dependencies: ["Gateway", "Rendering", "PDFRendering", "Invoicing", "GatewayCore"], path: "Benchmarks/RenderBench"),
 
+        // What the tests share: fresh homes, real test servers (sshd, aiosmtpd, CUPS), child processes.
+        .target(name: "GatewayTestKit", dependencies: ["GatewayCore"], path: "Sources/GatewayTestKit"),
+
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "GatewayCore"]),
@@ -67,7 +70,7 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Distribution", "Invoicing", "GatewayCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Checksums", "Delivery", "Distribution", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayTestKit", "Checksums", "Delivery", "Distribution", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Distribution
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Testing
 @testable import Gateway

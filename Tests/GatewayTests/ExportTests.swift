@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Rendering
 import Testing

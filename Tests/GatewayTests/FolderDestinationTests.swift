@@ -1,6 +1,7 @@
 import Delivery
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Ledger
 import Testing

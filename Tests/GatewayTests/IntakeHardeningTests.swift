@@ -1,11 +1,9 @@
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Intake
 import Testing
 @testable import Gateway
-
-let gatewayBinary = repository.appendingPathComponent(".build/debug/gateway")
-let haveBinary = FileManager.default.isExecutableFile(atPath: gatewayBinary.path)
 
 /// What a person finds after a run: every entry has an outcome, and none stops another (G1).
 @Suite(.serialized) struct InboxEntryTests {

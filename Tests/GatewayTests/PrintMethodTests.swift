@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Ledger
 import Testing
@@ -184,7 +185,7 @@ import Testing
         #expect(self.files(in: home.appendingPathComponent("outbox/autogiro")).count == 1)
     }
 
-    func files(in folder: URL) -> [String] { GatewayTests.files(in: folder) }
+    func files(in folder: URL) -> [String] { GatewayTestKit.files(in: folder) }
 
     @Test func aFileRecordedBeforeACrashIsWrittenByTheNextRun() throws {
         let home = try makeHome()

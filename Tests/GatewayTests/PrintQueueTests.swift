@@ -1,16 +1,10 @@
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Ledger
 import Testing
 @testable import Gateway
-
-/// The PDF queue scripts/print-server sets up (CUPS with cups-pdf); CI starts it.
-enum TestPrinter {
-    static let queue = "gateway-pdf"
-    static let output = URL(fileURLWithPath: "/var/spool/cups-pdf/gateway")
-    static let isAvailable = (try? Subprocess.run("/usr/bin/lpstat", ["-p", queue]))?.status == 0
-}
 
 @Suite(.serialized, .enabled(if: TestPrinter.isAvailable, "needs CUPS with the gateway-pdf queue (scripts/print-server start)"))
 struct PrintQueueTests {

@@ -2,61 +2,11 @@ import Checksums
 import Delivery
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Ledger
 import Testing
 @testable import Gateway
-
-/// A real OpenSSH server on a free loopback port (scripts/sftp-server); no test mocks SFTP.
-final class TestSFTPServer: @unchecked Sendable {
-    let directory: URL
-    var values: [String: String] = [:]
-    var port: Int { Int(values["port"]!)! }
-    var root: String { values["root"]! }
-
-    static let isAvailable = FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
-
-    init?() throws {
-        guard Self.isAvailable else { return nil }
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString.prefix(8))")
-        let output = try Self.script("start", directory)
-        for line in output.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { values[parts[0]] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
-        }
-    }
-
-    deinit { _ = try? Self.script("kill", directory) }
-
-    func kill() throws { _ = try Self.script("kill", directory) }
-    func restart() throws { _ = try Self.script("restart", directory) }
-
-    @discardableResult
-    static func script(_ action: String, _ directory: URL) throws -> String {
-        try Subprocess.run(repository.appendingPathComponent("scripts/sftp-server").path, [action, directory.path]).output
-    }
-
-    /// A destination block for gateway.yml.
-    func destination(_ name: String = "pagero", folder: String = "pagero", port: Int? = nil, key: String? = nil,
-                     knownHosts: String? = nil, remote: String? = nil, upload: String? = nil, attempts: Int = 2,
-                     timeout: Int = 5) -> String {
-        """
-        destinations:
-          \(name):
-            host: 127.0.0.1
-            port: \(port ?? self.port)
-            user: \(values["user"]!)
-            key: \(key ?? values["key"]!)
-            knownHosts: \(knownHosts ?? values["known_hosts"]!)
-            remoteDirectory: \(remote ?? root + "/" + folder)
-        \(upload.map { "    uploadDirectory: \($0)" } ?? "")
-            outbox: \(folder)
-            connectTimeout: \(timeout)
-            timeout: \(timeout)
-            retry: {attempts: \(attempts), initialDelay: 0, maxDelay: 0}
-        """
-    }
-}
 
 @Suite(.serialized, .enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
 struct SFTPDeliveryTests {

@@ -1,75 +1,12 @@
 import Delivery
 import Foundation
 import GatewayCore
+import GatewayTestKit
 import Invoicing
 import Ledger
 @testable import PDFRendering
 import Testing
 @testable import Gateway
-
-/// A real SMTP server (aiosmtpd, scripts/smtp-server) on loopback: a STARTTLS port with login
-/// and a plain one, both keeping every message in a Maildir.
-final class TestSMTPServer: @unchecked Sendable {
-    static let isAvailable = (try? Subprocess.run("/usr/bin/env", ["python3", "-c", "import aiosmtpd"]))?.status == 0
-        || (try? Subprocess.run("/usr/bin/env", ["pip", "install", "-q", "aiosmtpd"]))?.status == 0
-
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString.prefix(8))")
-    var values: [String: String] = [:]
-
-    init() throws {
-        let output = try Subprocess.run(repository.appendingPathComponent("scripts/smtp-server").path, ["start", directory.path]).output
-        for line in output.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { values[parts[0]] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
-        }
-    }
-
-    deinit { stop() }
-
-    func stop() { _ = try? Subprocess.run(repository.appendingPathComponent("scripts/smtp-server").path, ["stop", directory.path]) }
-
-    var startTLSPort: Int { Int(values["starttls_port"]!)! }
-    var plainPort: Int { Int(values["plain_port"]!)! }
-
-    /// The `email:` section of gateway.yml for this server.
-    func settings(port: Int? = nil, passwordEnv: String, tls: Bool = true, attempts: Int = 2) -> String {
-        """
-        email:
-          relay: {host: 127.0.0.1, port: \(port ?? (tls ? startTLSPort : plainPort)), security: \(tls ? "starttls" : "none"), \
-        \(tls ? "user: gateway, passwordEnv: \(passwordEnv), caFile: \(values["cert"]!), " : "")connectTimeout: 3, timeout: 10}
-          from: "Test & Söner AB <faktura@test.example>"
-          replyTo: ekonomi@test.example
-          retry: {attempts: \(attempts), initialDelay: 0, maxDelay: 0}
-        """
-    }
-
-    /// The messages received: their envelopes (messages.jsonl) and bytes.
-    func received() throws -> [(recipients: [String], peerPort: Int, bytes: Data)] {
-        guard let text = try? String(contentsOfFile: values["messages"]!, encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").map { line in
-            let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            let peer = entry["peer"] as! [Any]
-            return (entry["rcpt_tos"] as! [String], peer[1] as! Int, try Data(contentsOf: URL(fileURLWithPath: entry["path"] as! String)))
-        }
-    }
-}
-
-/// Reads a message back with Python's own e-mail parser: what a mail program would see.
-func parsedMessage(_ bytes: Data) throws -> [String: Any] {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("message-\(UUID().uuidString).eml")
-    try bytes.write(to: file)
-    let script = """
-    import email, email.policy, hashlib, json, sys
-    m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
-    parts = [{'type': p.get_content_type(), 'name': p.get_filename(),
-              'sha256': hashlib.sha256(p.get_payload(decode=True) or b'').hexdigest(),
-              'text': p.get_content() if p.get_content_maintype() == 'text' else None} for p in m.walk() if not p.is_multipart()]
-    print(json.dumps({'subject': m['subject'], 'to': m['to'], 'from': m['from'], 'replyTo': m['reply-to'],
-                      'messageID': m['message-id'], 'date': m['date'], 'parts': parts, 'defects': len(m.defects)}))
-    """
-    let run = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, file.path])
-    return try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as! [String: Any]
-}
 
 @Suite(.serialized, .enabled(if: TestSMTPServer.isAvailable, "needs Python's aiosmtpd (pip install aiosmtpd)"))
 struct SMTPDeliveryTests {

@@ -1,5 +1,6 @@
 import CLibXML2
 import Foundation
+import GatewayTestKit
 import Rendering
 
 /// A small read-only XML tree for checking rendered documents, parsed with the same libxml2

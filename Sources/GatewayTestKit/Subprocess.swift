@@ -1,85 +1,19 @@
 import Foundation
 import GatewayCore
-@testable import Gateway
-
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let sharedReference = repository.deletingLastPathComponent().appendingPathComponent("shared/reference")
-let validatorTool = repository.deletingLastPathComponent().appendingPathComponent("shared/tools/einvoice-validate")
-
-/// A fresh gateway home with the repository's mappings and, where ../shared is present, its schemas.
-func makeHome(defaults: String = "") throws -> URL {
-    let home = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: home.appendingPathComponent("inbox"), withIntermediateDirectories: true)
-    try FileManager.default.copyItem(at: repository.appendingPathComponent("mappings"), to: home.appendingPathComponent("mappings"))
-    try FileManager.default.copyItem(at: repository.appendingPathComponent("templates"), to: home.appendingPathComponent("templates"))
-    var schemas = "schemas: {}"
-    if FileManager.default.fileExists(atPath: sharedReference.path) {
-        schemas = """
-        schemas:
-          ubl-2.1: \(sharedReference.path)/peppol-bis-3/xsd
-          svefaktura-1.0: \(sharedReference.path)/svefaktura-1.0/xsd
-        """
-    }
-    let config = """
-    client:
-      id: test
-      name: Test & Söner AB
-      organisationNumber: 556000-0001
-      vatNumber: SE556000000101
-      address: {street: Testvägen 1, postalCode: "411 01", city: Göteborg, country: SE}
-      email: faktura@test.example
-      bankgiro: 5050-1055
-      roundToWholeKronor: true
-      defaults: {format: peppol-bis3, termsOfPaymentDays: 30\(defaults)}
-    \(schemas)
-    """
-    try Data(config.utf8).write(to: home.appendingPathComponent("gateway.yml"))
-    return home
-}
-
-func drop(_ text: String, as name: String, in home: URL) throws {
-    try Data(text.utf8).write(to: home.appendingPathComponent("inbox").appendingPathComponent(name))
-}
-
-func files(in folder: URL) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-}
-
-let testClock = FixedClock(Instant.parse("2026-11-25T10:00:00+01:00")!)
-
-func customer(_ number: String, kind: String = "organisation", name: String = "Kund AB", extra: String = "") -> String {
-    // An organisation gets an organisation number unless the test gives its own: Peppol needs an address for it.
-    let extra = kind == "organisation" && !extra.contains("organisationNumber") ? #", "organisationNumber": "556677-8899""# + extra : extra
-    return """
-    {"type": "customer", "customerNumber": "\(number)", "kind": "\(kind)", "name": "\(name)",
-     "address": {"street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm", "country": "SE"}\(extra)}
-    """
-}
-
-func order(_ number: String, customer: String, lines: String? = nil, extra: String = "") -> String {
-    let lines = lines ?? #"[{"articleNumber": "A-1", "description": "Skruv", "quantity": 2, "unit": "st", "unitPrice": "89.00", "vatRate": 25}]"#
-    return """
-    {"type": "order", "orderNumber": "\(number)", "customerNumber": "\(customer)", "status": "completed",
-     "orderDate": "2026-11-20", "completedAt": "2026-11-21T14:03:00+01:00", "lines": \(lines)\(extra)}
-    """
-}
-
-/// Runs the official validator on files; nil when it cannot run here (no ../shared, no saxonche).
-func officialValidation(_ paths: [String]) -> (passed: Bool, output: String)? {
-    guard Probes.haveOfficialValidator, let run = try? Subprocess.run(validatorTool.path, ["-v"] + paths) else { return nil }
-    return (run.status == 0, run.output)
-}
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What this machine offers the tests that need more than Swift; a test that needs one is
 /// skipped visibly with the reason (`.enabled(if:)`), never passed by returning early.
-enum Probes {
-    static let haveSharedReference = FileManager.default.fileExists(atPath: sharedReference.path)
+public enum Probes {
+    public static let haveSharedReference = FileManager.default.fileExists(atPath: sharedReference.path)
 
-    static let haveOfficialValidator = FileManager.default.fileExists(atPath: validatorTool.path)
+    public static let haveOfficialValidator = FileManager.default.fileExists(atPath: validatorTool.path)
         && (try? Subprocess.run("/usr/bin/env", ["python3", "-c", "import saxonche"]))?.status == 0
 
     /// chattr +i on the temporary folder's file system (root on ext4 and the like).
-    static let canMakeImmutable: Bool = {
+    public static let canMakeImmutable: Bool = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
         guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else { return false }
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -88,7 +22,7 @@ enum Probes {
     }()
 
     /// Mounting a small tmpfs (root with CAP_SYS_ADMIN).
-    static let canMountTmpfs: Bool = {
+    public static let canMountTmpfs: Bool = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
         guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else { return false }
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -100,12 +34,12 @@ enum Probes {
 /// A child process started with posix_spawn and reaped with waitpid. Foundation's Process
 /// waits on a run loop and a SIGCHLD dispatch source, which crashed when several tests ran
 /// processes at once; this is all the tests need.
-struct Subprocess {
-    let pid: pid_t
+public struct Subprocess {
+    public let pid: pid_t
     private let output: Int32?
 
     /// Starts `path` with `arguments`; stdout is captured when `capture`, else discarded.
-    init(_ path: String, _ arguments: [String], capture: Bool = false) throws {
+    public init(_ path: String, _ arguments: [String], capture: Bool = false) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -135,7 +69,7 @@ struct Subprocess {
 
     /// Reads all output (when captured) and waits for the exit; returns the exit status.
     @discardableResult
-    func wait() -> (status: Int32, output: String) {
+    public func wait() -> (status: Int32, output: String) {
         var text = Data()
         if let output {
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -152,7 +86,7 @@ struct Subprocess {
     }
 
     /// The child's own resource use once it has been waited for (ru_maxrss: its peak, in KiB).
-    var usage: rusage {
+    public var usage: rusage {
         get { usageBox.value }
         nonmutating set { usageBox.value = newValue }
     }
@@ -160,13 +94,13 @@ struct Subprocess {
     private final class UsageBox: @unchecked Sendable { var value = rusage() }
 
     /// Whether the child is still running (without reaping it).
-    var isRunning: Bool {
+    public var isRunning: Bool {
         var info = siginfo_t()
         return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == 0
     }
 
     @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         try Subprocess(path, arguments, capture: true).wait()
     }
 }
