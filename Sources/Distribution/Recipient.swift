@@ -18,22 +18,9 @@ extension Invoice {
 
 extension Customer {
     /// Why a letter cannot reach this customer by post (central print, D13), or nil when the
-    /// address is complete: a name, a street, a postal code and a city; a Swedish postal code
-    /// has five digits ("111 22" or "11122").
+    /// address is complete: the same check resolution makes.
     public var postalAddressProblem: String? {
-        var missing: [String] = []
-        if name.trimmingCharacters(in: .whitespaces).isEmpty { missing.append("name") }
-        if (address?.street ?? "").isEmpty { missing.append("address.street") }
-        if (address?.postalCode ?? "").isEmpty { missing.append("address.postalCode") }
-        if (address?.city ?? "").isEmpty { missing.append("address.city") }
-        if !missing.isEmpty { return "customer \(customerNumber) has no complete postal address: " + missing.joined(separator: ", ") + " missing" }
-        if (address?.country ?? "SE") == "SE", let code = address?.postalCode {
-            let digits = code.filter { $0 != " " }
-            guard digits.count == 5, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                return "customer \(customerNumber) has the postal code \"\(code)\"; a Swedish postal code has five digits"
-            }
-        }
-        return nil
+        MethodResolver.postalProblem(MethodResolver.party(self, label: "customer \(customerNumber)"))
     }
 }
 

@@ -74,7 +74,7 @@ import Testing
         let (noAddress, noAddressHistory) = try invoice(gateway, order: "O4")
         #expect(noAddress.files.isEmpty)
         #expect(noAddressHistory.last?.event == "rendering failed")
-        #expect(noAddressHistory.last?.detail?.contains("no complete postal address: address.street, address.postalCode missing") == true)
+        #expect(noAddressHistory.last?.detail?.contains("no complete postal address (street, postal code missing for customer P4)") == true)
         #expect(try gateway.status().failedPublications.map(\.number) == [noAddress.invoice.number])
 
         // Export with no destination serving the folder: delivered by being written.
