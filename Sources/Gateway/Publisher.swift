@@ -65,12 +65,18 @@ struct Publisher: Sendable {
             DispatchQueue.concurrentPerform(iterations: invoices.count) { i in
                 results.set(i, Self.render(invoices[i], catalog: catalog, templates: templates, configuration: configuration))
             }
+            // The files first, then what the ledger says of the whole batch in one transaction: a
+            // crash in between leaves the invoices unpublished, and the next run writes the same
+            // names again.
+            var steps: [Step] = []
             for (invoice, result) in zip(invoices, results.values) {
                 if case .autogiro = result!, autogiroFile == nil {
                     autogiroFile = "outbox/\(autogiro.folder)/" + (try autogiro.fileName(at: clock.now))
                 }
-                try publish(invoice, result!, autogiroFile: autogiroFile, &summary)
+                steps.append(try publish(invoice, result!, autogiroFile: autogiroFile, &summary))
             }
+            try ledger.write { tx in for step in steps { try step.record(tx) } }
+            for case let number? in steps.map(\.exportOnceSent) { try publishExport(ofSent: number) }
             progress?("published \(summary.published), failed \(summary.failed)")
         }
         if let autogiroFile { try autogiro.write(autogiroFile) }
@@ -148,20 +154,27 @@ struct Publisher: Sendable {
         }
     }
 
-    private func publish(_ invoice: Invoice, _ result: Result, autogiroFile: String?, _ summary: inout PublishSummary) throws {
+    /// What publishing an invoice leaves for the batch's transaction, and the invoice whose O3
+    /// export follows once that is committed.
+    private struct Step {
+        var record: (any LedgerTransaction) throws -> Void
+        var exportOnceSent: String?
+    }
+
+    private func publish(_ invoice: Invoice, _ result: Result, autogiroFile: String?, _ summary: inout PublishSummary) throws -> Step {
         let now = clock.now
         switch result {
         case .autogiro(let payment):
             let path = autogiroFile!
-            try ledger.write { tx in
+            summary.published += 1
+            return Step(record: { tx in
                 try tx.addFile(invoice: invoice.number, path: path)
                 try tx.markPublished(invoice: invoice.number, at: now)
                 let what = payment.kind == .withdrawal ? "withdrawal" : "deposit"
                 let detail = "autogiro \(what) of \((Decimal(payment.amountInOre) / 100).fixed(2)) \(invoice.currency) on \(payment.date) "
                     + "for payer number \(payment.payerNumber) in \(path)"
                 try tx.apply(.published(detail), toInvoice: invoice.number, at: now)
-            }
-            summary.published += 1
+            }, exportOnceSent: nil)
         case .outputs(let outputs):
             var paths: [(String, Output)] = []
             for output in outputs {
@@ -171,7 +184,8 @@ struct Publisher: Sendable {
             // ERP reads, print/ with no printer set): there the invoice is sent once written.
             let unserved = Set(outputs.map(\.folder)).filter { configuration.isDeliveredByWriting(folder: $0) }.sorted()
             let deliveredHere = !outputs.isEmpty && unserved.count == Set(outputs.map(\.folder)).count
-            try ledger.write { tx in
+            summary.published += 1
+            return Step(record: { tx in
                 var details: [String] = []
                 for (path, output) in paths {
                     try tx.addFile(invoice: invoice.number, path: path)
@@ -188,21 +202,17 @@ struct Publisher: Sendable {
                         + unserved.map { configuration.unservedNote(folder: $0) }.joined(separator: "; ") + ")"
                     try tx.apply(.delivered(how: how, to: nil), toInvoice: invoice.number, at: now)
                 }
-            }
-            if deliveredHere, invoice.status == .ready {
-                try publishExport(ofSent: invoice.number)
-            }
-            summary.published += 1
+            }, exportOnceSent: deliveredHere && invoice.status == .ready ? invoice.number : nil)
         case .failure(let reason, let bytes, let fileName):
             if let bytes {
                 try FileMoves.writeAtomically(bytes, to: home.failed.appendingPathComponent(fileName))
                 try FileMoves.writeAtomically(Array(reason.utf8) + [0x0A], to: home.failed.appendingPathComponent(fileName + ".errors.txt"))
             }
-            try ledger.write { tx in
+            summary.failed += 1
+            return Step(record: { tx in
                 try tx.markPublishFailed(invoice: invoice.number, at: now, reason: reason)
                 try tx.apply(.noted("rendering failed", detail: reason), toInvoice: invoice.number, at: now)
-            }
-            summary.failed += 1
+            }, exportOnceSent: nil)
         }
     }
 }
