@@ -8,13 +8,13 @@ import Ledger
 /// three payloads): an invoice is delivered when the last of its files has left.
 extension LedgerTransaction {
     /// D3: a file's send begins. One that was tried before (a retry, `gateway send N`) starts
-    /// its invoices' send again when a failure had put them back.
+    /// its invoices' send again where a failure had put them back.
     func recordSendStarted(_ record: DeliveryRecord, triedBefore: Bool, at now: Date) throws {
         try saveDelivery(record)
         guard triedBefore else { return }
+        let detail = "again by \(record.destination)"
         for invoice in try invoiceNumbers(forFile: record.path) {
-            guard let status = try status(ofInvoice: invoice), [.ready, .sent, .reminder].contains(status) else { continue }
-            try apply(.sendStarted("again by \(record.destination)"), toInvoice: invoice, at: now)
+            try apply(.sendStarted(detail), orNote: .noted("send started", detail: detail), toInvoice: invoice, at: now)
         }
     }
 
@@ -24,14 +24,13 @@ extension LedgerTransaction {
         var sent: [String] = []
         for invoice in try invoiceNumbers(forFile: record.path) {
             try moveFile(invoice: invoice, from: record.path, to: sentPath)
-            let status = try status(ofInvoice: invoice)
-            let last = status == .waiting || status == .paid ? try undeliveredFiles(invoice: invoice).isEmpty : false
-            if last {
-                if try apply(.delivered(how: how, to: to), toInvoice: invoice, at: record.at) == .sent { sent.append(invoice) }
-            } else {
-                // One of several files, or a file of an invoice whose send is not under way.
-                try apply(.noted("file delivered", detail: (to.map { "to \($0): " } ?? "") + how), toInvoice: invoice, at: record.at)
+            // One of several files, or a file of an invoice whose send is not under way: noted.
+            let note = InvoiceLifecycle.Event.noted("file delivered", detail: (to.map { "to \($0): " } ?? "") + how)
+            guard try undeliveredFiles(invoice: invoice).isEmpty else {
+                try apply(note, toInvoice: invoice, at: record.at)
+                continue
             }
+            if try apply(.delivered(how: how, to: to), orNote: note, toInvoice: invoice, at: record.at) == .sent { sent.append(invoice) }
         }
         return sent
     }
@@ -44,10 +43,9 @@ extension LedgerTransaction {
             destination: destination, path: path, invoiceNumber: invoices.first, remotePath: earlier?.remotePath ?? "",
             size: earlier?.size ?? 0, sha256: earlier?.sha256 ?? "", state: .failed, attempts: (earlier?.attempts ?? 0) + (earlier == nil ? 1 : 0),
             error: reason, at: now))
+        let detail = "\(destination): \(reason)"
         for invoice in invoices {
-            let status = try status(ofInvoice: invoice)
-            let detail = "\(destination): \(reason)"
-            try apply(status == .waiting || status == .paid ? .sendFailed(detail) : .noted("send failed", detail: detail), toInvoice: invoice, at: now)
+            try apply(.sendFailed(detail), orNote: .noted("send failed", detail: detail), toInvoice: invoice, at: now)
         }
     }
 }

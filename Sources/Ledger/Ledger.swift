@@ -55,6 +55,21 @@ public struct InvoiceRecord: Sendable, Hashable {
     }
 }
 
+extension LedgerTransaction {
+    /// Applies `event` where the invoice's lifecycle allows it, else writes `note` (an event
+    /// that changes no status) instead. Returns the new status, or nil when the note was written.
+    @discardableResult
+    public func apply(_ event: InvoiceLifecycle.Event, orNote note: InvoiceLifecycle.Event, toInvoice number: String, at: Date) throws -> InvoiceStatus? {
+        do {
+            return try apply(event, toInvoice: number, at: at)
+        } catch is LifecycleError {
+            // Refused before anything was written, so the transaction goes on.
+            try apply(note, toInvoice: number, at: at)
+            return nil
+        }
+    }
+}
+
 /// An invoice number the ledger does not hold.
 public struct UnknownInvoiceError: Error, Sendable, CustomStringConvertible {
     public let number: String

@@ -53,6 +53,17 @@ import Testing
         #expect(try ledger.write { try $0.apply(.delivered(how: "e-mail", to: "a@example.se"), toInvoice: number, at: now) } == .reminder)
     }
 
+    /// Where the lifecycle refuses the event, the note is written instead and the status stays.
+    @Test func anEventOrItsNote() throws {
+        let (ledger, number) = try ledgerWithInvoice()
+        let outcomes = try ledger.write { tx in
+            [try tx.apply(.delivered(how: "x", to: nil), orNote: .noted("file delivered", detail: "x"), toInvoice: number, at: now),
+             try tx.apply(.published("written"), orNote: .noted("published again", detail: nil), toInvoice: number, at: now)]
+        }
+        #expect(outcomes == [nil, .waiting])
+        #expect(try ledger.read { try $0.history(invoice: number) }.map(\.event) == ["created", "file delivered", "published"])
+    }
+
     @Test func aRefusedEventWritesNothing() throws {
         let (ledger, number) = try ledgerWithInvoice()
         #expect(throws: LifecycleError.self) {
