@@ -95,15 +95,11 @@ extension CUPSPrinter: Transport {
             let outcome: Result<Receipt, TransportFailure>
             do throws(Failure) {
                 let job = try print(parcel.file, title: parcel.title)
-                outcome = .success(Receipt(placement: job, how: "printed on \(queue) as CUPS job \(job)", bytes: UInt64(Self.size(of: parcel.file))))
+                outcome = .success(Receipt(placement: job, how: "printed on \(queue) as CUPS job \(job)", bytes: UInt64(LocalFile.size(of: parcel.file) ?? 0)))
             } catch {
                 outcome = .failure(TransportFailure(error.description, isTransient: false))
             }
             try report(index, outcome)
         }
-    }
-
-    private static func size(of file: URL) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 }

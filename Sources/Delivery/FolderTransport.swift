@@ -24,16 +24,14 @@ public struct FolderTransport: Transport {
     }
 
     private func put(_ parcel: Parcel) throws(TransportFailure) -> Receipt {
-        let size = Self.size(of: parcel.file.path)
-        guard size >= 0 else { throw TransportFailure("\(parcel.file.path) cannot be read", isTransient: false) }
+        guard let size = LocalFile.size(of: parcel.file) else { throw TransportFailure("\(parcel.file.path) cannot be read", isTransient: false) }
         for place in [parcel.earlierPlacement, parcel.placement].compactMap({ $0 }) {
-            let found = Self.size(of: place)
-            if found == size, parcel.earlierPlacement != nil {
-                return Receipt(placement: place, how: "copied to \(place)", bytes: UInt64(size), alreadyThere: true)
-            }
-            if found >= 0 {
+            guard let found = LocalFile.size(atPath: place) else { continue }
+            // Ours when an earlier attempt was recorded and the size matches; else a stranger's.
+            guard found == size, parcel.earlierPlacement != nil else {
                 throw TransportFailure("a file of \(found) bytes already has the name \(place); not replacing it", isTransient: false)
             }
+            return Receipt(placement: place, how: "copied to \(place)", bytes: UInt64(size), alreadyThere: true)
         }
         let final = parcel.placement
         let temporary = (final as NSString).deletingLastPathComponent + "/." + (final as NSString).lastPathComponent + ".part"
@@ -53,12 +51,6 @@ public struct FolderTransport: Transport {
         unlink(temporary)
         Self.syncDirectory(of: final)
         return Receipt(placement: final, how: "copied to \(final)", bytes: UInt64(size))
-    }
-
-    /// -1 when there is no such file.
-    static func size(of path: String) -> Int {
-        var status = stat()
-        return stat(path, &status) == 0 ? Int(status.st_size) : -1
     }
 
     static func copy(_ source: String, to target: String) throws(TransportFailure) {

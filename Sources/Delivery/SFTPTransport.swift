@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// An SFTP destination as a transport: one session per delivery, each file written under a
 /// temporary name, its size checked and renamed into place (then its done-marker), several
@@ -23,20 +24,15 @@ public final class SFTPTransport: Transport {
     private let layout: Layout
     /// The session is opened on another thread from the start, so the server's handshake
     /// (about 70 ms on loopback) overlaps the caller's ledger work before `deliver`.
-    private let connecting: Pending<SFTPConnection>
-    /// Called for each file that has arrived, with its name.
-    public var progress: ((String) -> Void)?
+    private let connecting: BackgroundResult<SFTPConnection>
 
     public init(endpoint: SFTPEndpoint, layout: Layout) {
         self.endpoint = endpoint
         self.layout = layout
-        connecting = Pending { () throws(SFTPError) in try SFTPConnection(endpoint) }
+        connecting = BackgroundResult { try SFTPConnection(endpoint) }
     }
 
     deinit { if case .success(let connection) = connecting.result { connection.close() } }
-
-    /// The final path of a file named `name`.
-    public func placement(of name: String) -> String { layout.remoteDirectory + "/" + name }
 
     public func deliver(_ parcels: [Parcel], report: (Int, Result<Receipt, TransportFailure>) throws -> Void) throws {
         do {
@@ -58,7 +54,7 @@ public final class SFTPTransport: Transport {
         for (index, parcel) in parcels.enumerated() {
             guard let earlier = parcel.earlierPlacement else { uploads.append(index); continue }
             // Where the earlier attempt put it, then today's name (a `{date}` may differ).
-            let size = UInt64(Self.size(of: parcel.file))
+            let size = UInt64(LocalFile.size(of: parcel.file) ?? 0)
             var found: String?
             var stranger: SFTPError?
             do {
@@ -97,7 +93,6 @@ public final class SFTPTransport: Transport {
                 let index = uploads[job]
                 switch result {
                 case .success(let upload) where upload.markerFailure == nil:
-                    progress?(parcels[index].file.lastPathComponent)
                     try report(index, .success(Receipt(placement: jobs[job].final, how: how(jobs[job].final), bytes: upload.bytes)))
                 case .success(let upload):
                     // In place but not announced: a lost connection leaves it in doubt (the next
@@ -118,31 +113,5 @@ public final class SFTPTransport: Transport {
             sessionFailure = sessionFailure ?? error
         }
         if let sessionFailure { throw sessionFailure }
-    }
-
-    /// stat(2) alone: FileManager's attributes also look up the owner's name, once per file.
-    static func size(of file: URL) -> Int {
-        var status = stat()
-        return stat(file.path, &status) == 0 ? Int(status.st_size) : 0
-    }
-}
-
-/// A value being made on another thread, waited for once it is needed.
-final class Pending<Value>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var outcome: Result<Value, SFTPError>!
-
-    init(_ make: @escaping @Sendable () throws(SFTPError) -> Value) {
-        DispatchQueue.global().async { [self] in
-            do throws(SFTPError) { outcome = .success(try make()) } catch { outcome = .failure(error) }
-            done.signal()
-        }
-    }
-
-    /// Waits for the value the first time; later calls return at once.
-    var result: Result<Value, SFTPError> {
-        done.wait()
-        done.signal()
-        return outcome
     }
 }

@@ -68,3 +68,14 @@ public struct TransportFailure: Error, Sendable, CustomStringConvertible {
         self.inDoubt = inDoubt
     }
 }
+
+/// The size of a local file by stat(2) alone (FileManager's attributes also look up the
+/// owner's name, once per file); nil when there is no such file.
+public enum LocalFile {
+    public static func size(atPath path: String) -> Int? {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : nil
+    }
+
+    public static func size(of file: URL) -> Int? { size(atPath: file.path) }
+}

@@ -85,15 +85,12 @@ public final class Gateway {
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         publisher.progress = progress
         let intakeRunning = Flag(true)
-        let publishing = Outcome<PublishSummary>()
         let started = DispatchTime.now()
-        DispatchQueue.global().async { [publisher] in
-            publishing.set(Result { try publisher.run(producing: { intakeRunning.value }) })
-        }
+        let publishing = BackgroundResult { [publisher] in try publisher.run(producing: { intakeRunning.value }) }
         let intakeResult = Result { try intake.run() }
         intakeRunning.value = false
         let intakeDone = DispatchTime.now()
-        let published = try publishing.wait().get()
+        let published = try publishing.result.get()
         let seconds = { (a: DispatchTime, b: DispatchTime) in Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
         return ProcessSummary(intake: try intakeResult.get(), publishing: published,
                               intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(started, DispatchTime.now()))
@@ -218,20 +215,5 @@ final class Flag: @unchecked Sendable {
     var value: Bool {
         get { lock.withLock { current } }
         set { lock.withLock { current = newValue } }
-    }
-}
-
-/// The result of work on another thread, once it is there (waited for as often as needed).
-final class Outcome<T>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<T, any Error>?
-    func set(_ result: Result<T, any Error>) {
-        self.result = result
-        done.signal()
-    }
-    func wait() -> Result<T, any Error> {
-        done.wait()
-        done.signal()
-        return result!
     }
 }
