@@ -46,10 +46,11 @@ struct Dispatch {
         /// Put before each receipt in the history, when the transport's own words do not name it.
         var label: String?
         var retry: RetryPolicy
-        /// Files handed over per call: one for transports that cannot look for a file an
-        /// interrupted call may have delivered (SMTP, the printer), so that a crash leaves at
-        /// most one in doubt; nil for all at once (SFTP looks). Delivered ones are recorded in
-        /// groups of `recordEvery`.
+        /// Whether files are handed over one per call, each recorded as started just before:
+        /// for transports that cannot look for a file an interrupted call may have delivered
+        /// (SMTP, the printer), so that a crash leaves at most one in doubt. Otherwise (SFTP,
+        /// a folder, which look) all go in one call. Delivered ones are recorded in groups of
+        /// `recordEvery`.
         var handOverOneByOne: Bool
         var recordEvery: Int
         /// Why a file started by an earlier run is not sent again by itself, for transports
@@ -198,7 +199,7 @@ struct Dispatch {
             for item in items {
                 try tx.recordSendStarted(DeliveryRecord(
                     destination: route.destination, path: item.path, invoiceNumber: item.invoice,
-                    remotePath: item.parcel.earlierPlacement ?? item.parcel.placement, size: Self.size(of: item.file), sha256: "",
+                    remotePath: item.parcel.earlierPlacement ?? item.parcel.placement, size: LocalFile.size(of: item.file) ?? 0, sha256: "",
                     state: .started, attempts: (item.earlier?.attempts ?? 0) + 1, error: nil, at: now), triedBefore: item.earlier != nil, at: now)
             }
         }
@@ -227,16 +228,20 @@ struct Dispatch {
         for invoice in sent { try afterSent(invoice) }
     }
 
-    /// D5 for one file, with the summary's count and its (distinct) reasons.
     private func fail(_ file: URL, _ failure: TransportFailure, attempt: Int, route: Route, _ summary: inout PushSummary) throws {
         let reason = failure.isTransient && attempt > 1 ? "\(failure) (gave up after \(attempt) attempts)" : failure.description
-        if !summary.errors.contains("\(route.destination): \(reason)") { summary.errors.append("\(route.destination): \(reason)") }
-        try Self.recordFailure(file, destination: route.destination, reason: reason, home: home, ledger: ledger, at: clock.now)
-        summary.failed += 1
+        try fail([file], destination: route.destination, reason: reason, &summary)
     }
 
-    static func recordFailure(_ file: URL, destination: String, reason: String, home: GatewayHome, ledger: any Ledger, at now: Date) throws {
-        try ledger.write { tx in try tx.recordSendFailed(path: home.relative(file), destination: destination, reason: reason, at: now) }
+    /// D5 for files, with the summary's count and its (distinct) reasons; also for files that
+    /// cannot go at all (a relay whose password is not set).
+    func fail(_ files: [URL], destination: String, reason: String, _ summary: inout PushSummary) throws {
+        if !summary.errors.contains("\(destination): \(reason)") { summary.errors.append("\(destination): \(reason)") }
+        for file in files {
+            let now = clock.now
+            try ledger.write { tx in try tx.recordSendFailed(path: home.relative(file), destination: destination, reason: reason, at: now) }
+            summary.failed += 1
+        }
     }
 
     static func sentLocation(of file: URL) -> URL {
@@ -252,12 +257,6 @@ struct Dispatch {
         try ledger.write { tx in
             for invoice in try tx.invoiceNumbers(forFile: path) { try tx.moveFile(invoice: invoice, from: path, to: home.relative(target)) }
         }
-    }
-
-    /// stat(2) alone: FileManager's attributes also look up the owner's name, once per file.
-    static func size(of file: URL) -> Int {
-        var status = stat()
-        return stat(file.path, &status) == 0 ? Int(status.st_size) : 0
     }
 }
 

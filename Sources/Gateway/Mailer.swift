@@ -29,13 +29,8 @@ struct Mailer {
         var relay = settings.relay
         if let variable = settings.passwordEnv {
             guard let password = environment[variable], !password.isEmpty else {
-                let reason = "the relay's password is read from the environment variable \(variable), which is not set"
-                for file in files {
-                    try Dispatch.recordFailure(file, destination: Self.destination, reason: reason, home: dispatch.home, ledger: dispatch.ledger,
-                                               at: dispatch.clock.now)
-                    summary.failed += 1
-                }
-                summary.errors.append("\(Self.destination): \(reason)")
+                try dispatch.fail(files, destination: Self.destination,
+                                  reason: "the relay's password is read from the environment variable \(variable), which is not set", &summary)
                 return
             }
             relay.password = password
