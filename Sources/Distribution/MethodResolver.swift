@@ -18,25 +18,6 @@ public struct DistributionPolicy: Sendable, Hashable {
     }
 }
 
-/// Where an invoice goes: the method, the recipient, and the rule that decided.
-public struct DistributionDecision: Sendable, Hashable, Codable {
-    /// Nil when nothing can deliver the invoice (D2); `decidedBy` says why.
-    public var method: DistributionMethod?
-    /// To whom, in words a listing shows: an e-mail address, a postal address, a Peppol ID.
-    public var recipient: String?
-    /// The e-mail address an e-mail goes to, when the method is e-mail.
-    public var email: String?
-    /// Begins with the deciding rule's ID: "S1: the customer's method", "D13: ...".
-    public var decidedBy: String
-
-    public init(method: DistributionMethod?, recipient: String?, email: String? = nil, decidedBy: String) {
-        self.method = method
-        self.recipient = recipient
-        self.email = email
-        self.decidedBy = decidedBy
-    }
-}
-
 /// Resolution of an invoice's method and recipient (S1, D1, D2, D9–D13), in one place.
 public enum MethodResolver {
     /// The parties an invoice may be addressed to, in D10's order.
@@ -56,8 +37,13 @@ public enum MethodResolver {
     ///   - organisation: the organisation the customer belongs to (`organisation`), when known.
     ///   - emailOverride: D11, the invoice's own e-mail address (the order's `invoiceEmail` or the operator's).
     ///   - exportMapping: the resolved `exportMapping` (the export method needs one).
+    ///   - system: S2; for any system but Extend the method is chosen in that system (S3).
     public static func resolve(customer: Customer, organisation: Customer?, emailOverride: String?, exportMapping: String?,
-                               policy: DistributionPolicy) -> DistributionDecision {
+                               system: DistributionSystem = .extend, policy: DistributionPolicy) -> DistributionDecision {
+        guard system == .extend else {
+            return DistributionDecision(method: customer.invoiceSettings?.distributionMethod ?? policy.defaultMethod, recipient: system.rawValue,
+                                        decidedBy: "S3: \(system.rawValue) distributes the invoice by its own settings")
+        }
         // D10: a linked person's invoice goes to its organisation, whose method applies.
         let linked = customer.linkInvoiceToOrganisation == true && organisation != nil
         let owner = linked ? organisation! : customer
@@ -89,15 +75,15 @@ public enum MethodResolver {
         // D13: the method's criteria; else the reserve; else nothing (D2).
         switch recipient(for: method, parties: parties, emailOverride: emailOverride, exportMapping: exportMapping) {
         case .success(let found):
-            return DistributionDecision(method: method, recipient: found.text, email: found.email,
-                                decidedBy: found.rule.map { "\(rule); \($0)" } ?? rule)
+            return DistributionDecision(method: method, recipient: found.text, email: found.email, addressee: found.addressee,
+                                        decidedBy: found.rule.map { "\(rule); \($0)" } ?? rule)
         case .failure(let missing):
             guard let reserve = policy.reserveMethod, reserve != method, policy.activeMethods.contains(reserve) else {
                 return DistributionDecision(method: nil, recipient: nil, decidedBy: "D2: \(missing.reason)" + (policy.reserveMethod == nil ? ", and there is no reserve method" : ""))
             }
             switch recipient(for: reserve, parties: parties, emailOverride: emailOverride, exportMapping: exportMapping) {
             case .success(let found):
-                return DistributionDecision(method: reserve, recipient: found.text, email: found.email, decidedBy: "D13: \(missing.reason), reserve \(reserve.rawValue)")
+                return DistributionDecision(method: reserve, recipient: found.text, email: found.email, addressee: found.addressee, decidedBy: "D13: \(missing.reason), reserve \(reserve.rawValue)")
             case .failure(let reserveMissing):
                 return DistributionDecision(method: nil, recipient: nil, decidedBy: "D2: \(missing.reason), and the reserve \(reserve.rawValue): \(reserveMissing.reason)")
             }
@@ -107,6 +93,7 @@ public enum MethodResolver {
     struct Found {
         var text: String
         var email: String?
+        var addressee: DistributionDecision.Addressee?
         /// A rule beyond the method's own (D10, D11), when one decided the recipient.
         var rule: String?
     }
@@ -137,7 +124,9 @@ public enum MethodResolver {
                 if let issue = Self.postalProblem(party) { problem = issue; continue }
                 let a = party.address!
                 let lines: [String?] = [party.name, party.attention, a.street, [a.postalCode, a.city].compactMap { $0 }.joined(separator: " ")]
-                return .success(Found(text: lines.compactMap { $0 }.joined(separator: ", "), rule: chain.map { $0 + party.label }))
+                return .success(Found(text: lines.compactMap { $0 }.joined(separator: ", "),
+                                      addressee: DistributionDecision.Addressee(name: party.name, attention: party.attention, address: a),
+                                      rule: chain.map { $0 + party.label }))
             }
             return .failure(Missing(reason: problem))
         case .eInvoice:

@@ -9,14 +9,15 @@ public struct Artefact: Sendable, Hashable {
     public var destination: String
 }
 
-/// S2–S4: which artefacts an invoice's resolved settings call for.
+/// S2–S4: which artefacts an invoice's resolved settings and method call for.
 public enum OutputChoice {
     /// The contract's short export names and the mappings that implement them.
     public static let exportMappings = ["sap": "sap-idoc-invoic02", "oracle": "oracle-ar", "dynamics": "dynamics-365"]
 
-    /// `customerFormat` is the format the customer's own settings name, if any: an e-mail
-    /// carries the XML beside the PDF only when the customer asked for it.
-    public static func artefacts(for settings: ResolvedSettings, customerFormat: InvoiceFormat? = nil) -> [Artefact] {
+    /// `method` is the resolved one (the invoice's `distribution`). `customerFormat` is the
+    /// format the customer's own settings name, if any: an e-mail carries the XML beside the
+    /// PDF only when the customer asked for it.
+    public static func artefacts(for settings: ResolvedSettings, method: DistributionMethod, customerFormat: InvoiceFormat? = nil) -> [Artefact] {
         switch settings.system {
         case .fortnox, .fortnoxFinans:
             // S3, S4: Fortnox chooses distribution and format itself; it gets the invoice, and
@@ -26,11 +27,10 @@ public enum OutputChoice {
             return [Artefact(format: InvoiceFormat.peppolBIS3.rawValue, destination: settings.system.rawValue)]
         case .extend:
             // D1: invoice export is never combined with another method.
-            if settings.distributionMethod == .export {
+            if method == .export {
                 guard let export = settings.exportMapping else { return [] }
                 return [Artefact(format: exportMappings[export] ?? export, destination: DistributionMethod.export.rawValue)]
             }
-            let method = settings.distributionMethod
             let pdf = Artefact(format: InvoiceFormat.pdf.rawValue, destination: method.rawValue)
             switch method {
             case .ownPrinter, .centralPrint:
@@ -50,8 +50,8 @@ public enum OutputChoice {
 
     /// O3: once sent, an invoice is ready for export to the finance system: the ERP file of
     /// `exportMapping`, for invoices whose method is not `export` itself (that one is the send).
-    public static func exportOnSent(for settings: ResolvedSettings) -> Artefact? {
-        guard settings.distributionMethod != .export, let export = settings.exportMapping else { return nil }
+    public static func exportOnSent(for settings: ResolvedSettings, method: DistributionMethod?) -> Artefact? {
+        guard method != .export, let export = settings.exportMapping else { return nil }
         return Artefact(format: exportMappings[export] ?? export, destination: DistributionMethod.export.rawValue)
     }
 }

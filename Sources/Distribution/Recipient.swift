@@ -2,20 +2,6 @@ import Foundation
 import GatewayCore
 import Invoicing
 
-extension Invoice {
-    /// To whom the resolved method sends it, in words a listing can show.
-    public var recipient: String? {
-        switch settings.distributionMethod {
-        case .eInvoice: customer.electronicAddress?.description
-        case .email: invoiceEmail
-        case .centralPrint: customer.address?.singleLine
-        case .ownPrinter: "own printer"
-        case .export: settings.exportMapping
-        case .autogiro: nil
-        }
-    }
-}
-
 extension Customer {
     /// Why a letter cannot reach this customer by post (central print, D13), or nil when the
     /// address is complete: the same check resolution makes.

@@ -49,6 +49,8 @@ public struct GatewayConfiguration: Sendable {
     /// The CUPS queue own-printer invoices print on (`printing: {printer: NAME}`); without one
     /// their PDFs wait in outbox/print/ to be printed by hand.
     public var printer: String?
+    /// `distribution:`: active methods, reserve, undo time and reminders.
+    public var distribution = DistributionSettings()
 
     public static let fileName = "gateway.yml"
 
@@ -69,6 +71,31 @@ public struct GatewayConfiguration: Sendable {
         case outboxFolders[DistributionMethod.export.rawValue]: "the finance system collects it there"
         default: "it is collected from there"
         }
+    }
+
+    /// What a method lacks to be delivered, or nil when its transport is set up. E-invoice,
+    /// own-printer and export files are delivered by their outbox folder when nothing else is
+    /// set (collected there, or printed by hand); e-mail needs a relay, central print a
+    /// destination for its folder, autogiro the payee's agreement.
+    public func transportProblem(_ method: DistributionMethod) -> String? {
+        switch method {
+        case .email:
+            return email == nil ? "an SMTP relay (email: in gateway.yml)" : nil
+        case .centralPrint:
+            let folder = outboxFolders[method.rawValue] ?? method.rawValue
+            let served = destinations.values.contains { $0.outboxFolder == folder } || folders.values.contains { $0.outboxFolder == folder }
+            return served ? nil : "an SFTP destination (destinations:, or a folder under folders:) fed by outbox/\(folder)"
+        case .autogiro:
+            return autogiro == nil ? "the payee's Bankgirot agreement (autogiro: in gateway.yml)" : nil
+        case .eInvoice, .ownPrinter, .export:
+            return nil
+        }
+    }
+
+    /// The rules resolution applies (D2, D12, D13).
+    public var distributionPolicy: DistributionPolicy {
+        distribution.policy(defaultMethod: client.defaults.distributionMethod ?? ClientProfile.builtInDefaults.distributionMethod!,
+                            transportProblem: transportProblem)
     }
 
     public static func load(home: URL) throws(ConfigurationError) -> GatewayConfiguration {
@@ -97,7 +124,8 @@ public struct GatewayConfiguration: Sendable {
                 throw DocumentRefusal(field: nil, expected: "keys client, schemas, outbox", found: root.typeWord)
             }
             let top = Fields(members, numbersAsText: true)
-            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing", "folders"])
+            try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing", "folders",
+                             "distribution"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -228,6 +256,12 @@ public struct GatewayConfiguration: Sendable {
             if let print = try top.optionalObject("centralPrint") {
                 configuration.printPackage = try PrintPackageLayout.read(print)
             }
+            if let distribution = try top.optionalObject("distribution") {
+                configuration.distribution = try DistributionSettings.read(distribution)
+            }
+            if let problem = configuration.distribution.problem(transportProblem: configuration.transportProblem) {
+                throw DocumentRefusal(field: problem.key, expected: problem.expected, found: problem.found)
+            }
             return configuration
         } catch {
             throw ConfigurationError(file: file, key: error.field, expected: error.expected, found: error.found)
@@ -254,6 +288,42 @@ public struct GatewayConfiguration: Sendable {
         case .alias:
             return .null
         }
+    }
+}
+
+extension DistributionSettings {
+    static func read(_ f: Fields) throws(DocumentRefusal) -> DistributionSettings {
+        try f.allowOnly(["activeMethods", "reserveMethod", "undoMinutes", "reminders"])
+        var settings = DistributionSettings()
+        if let listed = f.members["activeMethods"], listed != .null {
+            guard case .array(let items) = listed else {
+                throw DocumentRefusal(field: f.path("activeMethods"), expected: "a list of methods, e.g. [email, central-print]", found: listed.typeWord)
+            }
+            var methods: Set<DistributionMethod> = []
+            for (i, item) in items.enumerated() {
+                guard case .string(let name) = item, let method = DistributionMethod(rawValue: name) else {
+                    throw DocumentRefusal(field: f.path("activeMethods[\(i)]"),
+                                          expected: "one of " + DistributionMethod.allCases.map(\.rawValue).joined(separator: ", "), found: item.shortDescription)
+                }
+                methods.insert(method)
+            }
+            settings.activeMethods = methods
+        }
+        settings.reserveMethod = try f.optionalEnum("reserveMethod", DistributionMethod.self)
+        if let minutes = try f.optionalInteger("undoMinutes", range: 0...1440) { settings.undo = UndoWindow(minutes: minutes) }
+        if let r = try f.optionalObject("reminders") {
+            try r.allowOnly(["enabled", "daysAfterDue", "fee", "feeAgreed", "newDueDays", "referenceRate", "compensation"])
+            var policy = ReminderPolicy()
+            policy.enabled = try r.optionalBool("enabled") ?? policy.enabled
+            policy.daysAfterDue = try r.optionalInteger("daysAfterDue", range: 0...365) ?? policy.daysAfterDue
+            policy.fee = try r.optionalDecimal("fee", .amount) ?? policy.fee
+            policy.feeAgreedByDefault = try r.optionalBool("feeAgreed") ?? policy.feeAgreedByDefault
+            policy.newDueDays = try r.optionalInteger("newDueDays", range: 1...365) ?? policy.newDueDays
+            policy.referenceRate = try r.optionalDecimal("referenceRate", .percent)
+            policy.chargeCompensation = try r.optionalBool("compensation") ?? policy.chargeCompensation
+            settings.reminders = policy
+        }
+        return settings
     }
 }
 

@@ -17,6 +17,7 @@ public enum DocumentOutcome: Sendable {
 /// can refuse a document runs before its first write, so a refusal leaves nothing behind.
 struct DocumentApplier {
     let factory: InvoiceFactory
+    let routing: InvoiceRouting
     let now: Date
 
     private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
@@ -46,6 +47,9 @@ struct DocumentApplier {
             if let number = try invoiceIfDue(order, customer: customer, tx) { invoiced.append(number) }
         }
         var text = "customer \(customer.customerNumber) \(existed ? "updated" : "added")"
+        // Invoices not yet published go where the customer's new settings say.
+        let rerouted = existed ? try routing.reroute(concerning: customer.customerNumber, at: now, tx) : []
+        if !rerouted.isEmpty { text += "; distribution of \(rerouted.joined(separator: ", ")) resolved again" }
         if !invoiced.isEmpty { text += "; waiting orders invoiced as \(invoiced.joined(separator: ", "))" }
         return .applied(text)
     }
@@ -94,9 +98,9 @@ struct DocumentApplier {
         let settings = factory.settings(for: customer)
         guard settings.invoicingModel.model == .running, factory.isDue(order, settings: settings, today: today) else { return nil }
         let number = try nextNumber(tx)
-        let invoice = factory.invoice(for: order, customer: customer, number: number, at: now)
+        let invoice = try routing.routed(factory.invoice(for: order, customer: customer, number: number, at: now), tx)
         let detail = "from order \(order.orderNumber)" + (order.isPrepaid ? "; prepaid, marked paid (rule M1)" : "")
-            + (invoice.status == .review ? "; review required (rule S5)" : "")
+            + (invoice.status == .review ? "; review required (rule S5)" : "") + "; " + invoice.distribution!.summary
         try tx.insertInvoice(invoice, at: now, event: "created", detail: detail)
         try tx.setOrderInvoice(orderNumber: order.orderNumber, invoiceNumber: number)
         for returned in try tx.pendingReturns(orderNumber: order.orderNumber) {
@@ -159,7 +163,9 @@ struct DocumentApplier {
             return .refused(DocumentRefusal(field: nil, expected: "a return that matches invoice \(original.number)", found: error.reason))
         }
         let number = series.number(try tx.nextSequence(series: series.name, first: series.first))
-        let creditInvoice = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, at: now)
+        let creditInvoice = try routing.routed(
+            factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, at: now),
+            customer: try tx.customer(original.customer.customerNumber), tx)
         try tx.insertInvoice(creditInvoice, at: now, event: "created",
                              detail: "credit for return \(returned.returnNumber) against invoice \(original.number); review required (rule S6)")
         try tx.saveReturn(try Canonical(returned), creditInvoiceNumber: number, at: now)

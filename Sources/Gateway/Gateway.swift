@@ -16,6 +16,7 @@ public final class Gateway {
     public let catalog: MappingCatalog
     public let templates: TemplateCatalog
     public let clock: any GatewayClock
+    let routing: InvoiceRouting
     public var progress: (@Sendable (String) -> Void)?
     private var lock: HomeLock?
 
@@ -28,6 +29,7 @@ public final class Gateway {
                                           values: configuration.mappingValues)
         self.templates = try TemplateCatalog(folder: self.home.templates, logo: configuration.logoPath.map(URL.init(fileURLWithPath:)))
         self.clock = clock
+        self.routing = InvoiceRouting(policy: configuration.distributionPolicy)
         try self.home.createFolders()
         self.ledger = try SQLiteLedger(path: configuration.ledgerPath)
     }
@@ -80,7 +82,8 @@ public final class Gateway {
                 try tx.retryFailedPublications()
             }
         }
-        var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client), clock: clock)
+        var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client),
+                                     routing: routing, clock: clock)
         intake.progress = progress
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         publisher.progress = progress
@@ -108,6 +111,14 @@ public final class Gateway {
             _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
         }
         return outcome
+    }
+
+    /// D11: sets the invoice's own e-mail address, or with nil derives it again by D10.
+    public func setEmail(_ address: String?, ofInvoice number: String) throws -> DocumentOutcome {
+        try exclusively("invoices email") {
+            let now = clock.now
+            return try ledger.write { tx in try routing.setEmail(address, ofInvoice: number, at: now, tx) }
+        }
     }
 
     // MARK: Delivery

@@ -56,6 +56,7 @@ struct InboxProcessor {
     let home: GatewayHome
     let ledger: any Ledger
     let factory: InvoiceFactory
+    let routing: InvoiceRouting
     let clock: any GatewayClock
     let reader = InboxFileReader()
     /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
@@ -154,7 +155,7 @@ struct InboxProcessor {
             }
             return
         }
-        let applier = DocumentApplier(factory: factory, now: now)
+        let applier = DocumentApplier(factory: factory, routing: routing, now: now)
         var refused: [RefusalReport.Entry] = []
         var refusedCount = 0
         var accepted = 0

@@ -19,7 +19,7 @@ enum PrintArtefacts {
     static func render(_ invoice: Invoice, for artefact: Artefact, templates: TemplateCatalog, configuration: GatewayConfiguration,
                        folder: String) -> Result<[Publisher.Output], Problem> {
         let central = artefact.destination == DistributionMethod.centralPrint.rawValue
-        if central, let problem = invoice.customer.postalAddressProblem {
+        if central, invoice.distribution?.addressee == nil, let problem = invoice.customer.postalAddressProblem {
             return .failure(Problem(reason: "central print: \(problem); nothing was written"))
         }
         let templateName = central ? centralPrintTemplate : configuration.pdfTemplate
@@ -48,7 +48,7 @@ extension PrintArtefacts {
     /// the PDF and any XML rendered for the e-mail folder, in place of those files.
     static func email(_ invoice: Invoice, carrying outputs: [Publisher.Output], templates: TemplateCatalog,
                       configuration: GatewayConfiguration, folder: String) -> Result<Publisher.Output, Problem> {
-        guard let to = invoice.invoiceEmail else {
+        guard let to = invoice.distribution?.email ?? invoice.invoiceEmail else {
             return .failure(Problem(reason: "e-mail: customer \(invoice.customer.customerNumber) has no e-mail address (invoiceEmail or email, or the order's invoiceEmail)"))
         }
         guard EmailAddress.isValid(to) else {

@@ -11,7 +11,7 @@ extension Publisher {
     /// push delivered its last file, or when a folder no transport serves was written.
     func publishExport(ofSent number: String) throws {
         guard let record = try ledger.read({ try $0.invoice(number) }), record.invoice.status == .sent,
-              let artefact = OutputChoice.exportOnSent(for: record.invoice.settings) else { return }
+              let artefact = OutputChoice.exportOnSent(for: record.invoice.settings, method: record.invoice.method) else { return }
         let folder = configuration.outboxFolders[artefact.destination] ?? artefact.destination
         let output = catalog.mapping(named: artefact.format, for: record.invoice.kind)?.output ?? .xml
         let name = Publisher.fileName(client: configuration.client, invoice: record.invoice, format: artefact.format, extension: output.rawValue)

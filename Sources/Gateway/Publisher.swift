@@ -93,7 +93,12 @@ struct Publisher: Sendable {
 
     private static func render(_ invoice: Invoice, catalog: MappingCatalog, templates: TemplateCatalog,
                                configuration: GatewayConfiguration) -> Result {
-        let artefacts = OutputChoice.artefacts(for: invoice.settings, customerFormat: invoice.customer.invoiceSettings?.format)
+        // D2: nothing can deliver it; the reason says why, and a change of what resolution
+        // depends on (the customer, the invoice's e-mail address) tries again.
+        guard let method = invoice.method else {
+            return .failure(invoice.distribution?.decidedBy ?? "D2: no distribution method", bytes: nil, fileName: invoice.number)
+        }
+        let artefacts = OutputChoice.artefacts(for: invoice.settings, method: method, customerFormat: invoice.customer.invoiceSettings?.format)
         guard !artefacts.isEmpty else {
             return .failure("distribution method export needs an exportMapping (sap, oracle, dynamics or a file in mappings/)", bytes: nil,
                             fileName: "\(invoice.number)")
@@ -130,7 +135,7 @@ struct Publisher: Sendable {
                 return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
             }
         }
-        if invoice.settings.system == .extend, invoice.settings.distributionMethod == .email {
+        if invoice.settings.system == .extend, method == .email {
             let folder = configuration.outboxFolders[DistributionMethod.email.rawValue] ?? DistributionMethod.email.rawValue
             switch PrintArtefacts.email(invoice, carrying: outputs.filter { $0.folder == folder }, templates: templates,
                                         configuration: configuration, folder: folder) {

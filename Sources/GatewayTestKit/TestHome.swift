@@ -75,3 +75,21 @@ public func officialValidation(_ paths: [String]) -> (passed: Bool, output: Stri
 
 public let gatewayBinary = repository.appendingPathComponent(".build/debug/gateway")
 public let haveBinary = FileManager.default.isExecutableFile(atPath: gatewayBinary.path)
+
+/// Appends settings to a home's gateway.yml.
+public func addSettings(_ yaml: String, to home: URL) throws {
+    let url = home.appendingPathComponent("gateway.yml")
+    try Data((try String(contentsOf: url, encoding: .utf8) + "\n" + yaml + "\n").utf8).write(to: url)
+}
+
+/// A relay on loopback (nothing needs to listen until a push) and a folder standing in for the
+/// print house, so that e-mail and central print have their transports and are active (D2, D12).
+public func addMailAndPrintHouse(to home: URL, port: Int = 2525) throws {
+    try addSettings("""
+    email:
+      relay: {host: 127.0.0.1, port: \(port), security: none}
+      from: "Test & Söner AB <faktura@test.example>"
+    folders:
+      print-house: {directory: \(home.appendingPathComponent("print-house").path), outbox: 21grams}
+    """, to: home)
+}

@@ -108,8 +108,14 @@ public struct Invoice: Codable, Hashable, Sendable {
     public var totals: InvoiceTotals
     /// When the invoice was made; its day in the client's time zone is the issue date.
     public var createdAt: Date
+    /// D11: the invoice's own e-mail address (the order's `invoiceEmail`, or the operator's),
+    /// which wins over the customer's.
+    public var emailOverride: String?
+    /// Where it goes and why (D2, D9–D13); nil until resolved.
+    public var distribution: DistributionDecision?
 
-    public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals, createdAt: Date) {
+    public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals, createdAt: Date,
+                emailOverride: String? = nil, distribution: DistributionDecision? = nil) {
         self.number = number
         self.kind = kind
         self.status = status
@@ -135,5 +141,7 @@ public struct Invoice: Codable, Hashable, Sendable {
         self.lines = lines
         self.totals = totals
         self.createdAt = createdAt
+        self.emailOverride = emailOverride
+        self.distribution = distribution
     }
 }

@@ -44,7 +44,8 @@ public struct InvoiceFactory: Sendable {
             externalOrderNumber: order.externalOrderNumber, endCustomerOrderNumber: order.endCustomerOrderNumber,
             invoiceEmail: order.invoiceEmail ?? customer.invoiceEmail ?? customer.email,
             deliveryName: order.deliveryName, deliveryAddress: order.deliveryAddress, deliveryDate: completedDay,
-            paymentMethod: order.paymentMethod, lines: lines, totals: totals, createdAt: now)
+            paymentMethod: order.paymentMethod, lines: lines, totals: totals, createdAt: now,
+            emailOverride: order.invoiceEmail)
     }
 
     /// S6: a return gives a credit invoice against the original, always for review.
@@ -75,7 +76,7 @@ public struct InvoiceFactory: Sendable {
             externalOrderNumber: original.externalOrderNumber, endCustomerOrderNumber: original.endCustomerOrderNumber,
             invoiceEmail: original.invoiceEmail, deliveryName: original.deliveryName, deliveryAddress: original.deliveryAddress,
             deliveryDate: CivilDate(returned.completedAt, in: timeZone), paymentMethod: nil, lines: lines, totals: totals,
-            createdAt: now)
+            createdAt: now, emailOverride: original.emailOverride, distribution: original.distribution)
     }
 
     /// A return gives back only articles that were delivered, and no more of each than was

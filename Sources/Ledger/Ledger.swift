@@ -167,6 +167,14 @@ public protocol LedgerTransaction {
     func history(invoice number: String) throws -> [HistoryEntry]
     func addFile(invoice number: String, path: String) throws
 
+    /// Invoices not published yet (status review or ready) of the customer, or of a person
+    /// whose snapshot names the customer as its organisation: those whose distribution a
+    /// customer update may change (D10).
+    func unpublishedInvoices(concerning customerNumber: String) throws -> [Invoice]
+    /// Stores a not yet published invoice's D11 e-mail address and resolved distribution, and
+    /// puts it back in the publishing queue should its rendering have failed.
+    func saveDistribution(of invoice: Invoice) throws
+
     /// Invoices ready to be rendered and published that have no artefact yet, by number.
     func invoicesToPublish(limit: Int) throws -> [Invoice]
     func markPublished(invoice number: String, at: Date) throws

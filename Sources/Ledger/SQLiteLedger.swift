@@ -185,6 +185,8 @@ struct StoredInvoice: Codable {
     var paymentMethod: String?
     var totals: InvoiceTotals
     var createdAt: Date
+    var emailOverride: String?
+    var distribution: DistributionDecision?
 
     init(_ i: Invoice) {
         number = i.number; kind = i.kind; status = i.status; orderNumbers = i.orderNumbers; returnNumber = i.returnNumber
@@ -193,6 +195,7 @@ struct StoredInvoice: Codable {
         yourReference = i.yourReference; ourReference = i.ourReference; externalOrderNumber = i.externalOrderNumber
         endCustomerOrderNumber = i.endCustomerOrderNumber; invoiceEmail = i.invoiceEmail; deliveryName = i.deliveryName
         deliveryAddress = i.deliveryAddress; deliveryDate = i.deliveryDate; paymentMethod = i.paymentMethod; totals = i.totals; createdAt = i.createdAt
+        emailOverride = i.emailOverride; distribution = i.distribution
     }
 
     func invoice(customer: Customer, lines: [InvoiceLine]) -> Invoice {
@@ -202,7 +205,7 @@ struct StoredInvoice: Codable {
                 yourReference: yourReference, ourReference: ourReference, externalOrderNumber: externalOrderNumber,
                 endCustomerOrderNumber: endCustomerOrderNumber, invoiceEmail: invoiceEmail, deliveryName: deliveryName,
                 deliveryAddress: deliveryAddress, deliveryDate: deliveryDate, paymentMethod: paymentMethod, lines: lines, totals: totals,
-                createdAt: createdAt)
+                createdAt: createdAt, emailOverride: emailOverride, distribution: distribution)
     }
 }
 
@@ -435,6 +438,19 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func addFile(invoice number: String, path: String) throws {
         try run("INSERT OR IGNORE INTO invoice_files (invoice_number, path) VALUES (?, ?)", [number, path])
+    }
+
+    func unpublishedInvoices(concerning customerNumber: String) throws -> [Invoice] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT number, body, status, customer_hash FROM invoices WHERE published = 0 AND status IN ('review', 'ready')
+            AND (customer_number = ? OR customer_hash IN (SELECT hash FROM customer_versions WHERE json_extract(body, '$.organisation') = ?))
+            ORDER BY rowid
+            """), arguments: [customerNumber, customerNumber]).map { try invoice(from: $0) }
+    }
+
+    func saveDistribution(of invoice: Invoice) throws {
+        try run("UPDATE invoices SET body = ?, publish_error = NULL WHERE number = ? AND published = 0",
+                [try encode(StoredInvoice(invoice)), invoice.number])
     }
 
     func invoicesToPublish(limit: Int) throws -> [Invoice] {

@@ -97,14 +97,17 @@ public struct InvoicePDF: Sendable {
         let sender = [client.name, client.address.singleLine].filter { !$0.isEmpty }.joined(separator: ", ")
         let window = t.addressWindow
         canvas.text(sender, x: window.left * mm, y: (window.top - 5) * mm, width: window.width * mm, font: .init(size: 6.5), colour: t.muted)
-        // The recipient, in the envelope's window.
+        // The recipient, in the envelope's window: whom resolution addressed it to (D10: perhaps
+        // the organisation's invoice reference), else the customer.
+        let addressee = invoice.distribution?.addressee
         let buyer = invoice.customer
-        var address = [buyer.name]
-        if let reference = buyer.invoiceReference { address.append(reference) }
-        if let street = buyer.address?.street { address.append(street) }
-        let place = [buyer.address?.postalCode, buyer.address?.city].compactMap { $0 }.joined(separator: " ")
+        let postal = addressee?.address ?? buyer.address
+        var address = [addressee?.name ?? buyer.name]
+        if let attention = addressee?.attention ?? (addressee == nil ? buyer.invoiceReference : nil) { address.append(attention) }
+        if let street = postal?.street { address.append(street) }
+        let place = [postal?.postalCode, postal?.city].compactMap { $0 }.joined(separator: " ")
         if !place.isEmpty { address.append(place) }
-        if let country = buyer.address?.country, country != (client.address.country ?? "SE") { address.append(country) }
+        if let country = postal?.country, country != (client.address.country ?? "SE") { address.append(country) }
         canvas.text(address.joined(separator: "\n"), x: (window.left + 2) * mm, y: (window.top + 3) * mm, width: (window.width - 4) * mm,
                     font: .init(size: 10.5), colour: t.text)
 

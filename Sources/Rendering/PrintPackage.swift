@@ -60,13 +60,14 @@ public struct PrintPackage: Sendable {
     public var layout: PrintPackageLayout
 
     public init(invoice: Invoice, client: ClientProfile, pdfName: String, pages: Int, layout: PrintPackageLayout) {
-        let address = invoice.customer.address
+        let addressee = invoice.postalAddressee
+        let address = addressee?.address
         clientId = client.id
         invoiceNumber = invoice.number
         self.pdfName = pdfName
         self.pages = pages
         self.layout = layout
-        recipient = Recipient(name: invoice.customer.name, street: address?.street ?? "", postalCode: address?.postalCode ?? "",
+        recipient = Recipient(name: [addressee?.name ?? invoice.customer.name, addressee?.attention].compactMap { $0 }.joined(separator: ", "), street: address?.street ?? "", postalCode: address?.postalCode ?? "",
                               city: address?.city ?? "", country: address?.country ?? "SE")
     }
 

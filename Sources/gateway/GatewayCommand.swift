@@ -132,13 +132,36 @@ struct Approve: ParsableCommand {
 }
 
 struct Invoices: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List and show invoices.", subcommands: [List.self, Show.self])
+    static let configuration = CommandConfiguration(abstract: "List and show invoices; set an invoice's own e-mail address.",
+                                                    subcommands: [List.self, Show.self, Email.self])
+
+    struct Email: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an invoice not yet published to this e-mail address (rule D11), or with --clear derive it again (D10).")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "The invoice number.") var number: String
+        @Argument(help: "The e-mail address.") var address: String?
+        @Flag(help: "Remove the invoice's own address: the customer's (or its organisation's) applies again.") var clear = false
+
+        func validate() throws {
+            if clear == (address != nil) { throw ValidationError("give either an ADDRESS or --clear") }
+        }
+
+        func run() throws {
+            switch try home.open().setEmail(clear ? nil : address, ofInvoice: number) {
+            case .applied(let text), .unchanged(let text): print(text)
+            case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
+            }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List invoices, oldest first.")
         @OptionGroup var home: HomeOption
         @Option(help: "Only this status (review, ready, waiting, sent, reminder, paid, credited).") var status: String?
         @Option(help: "Only this customer number.") var customer: String?
+        @Option(help: "Only this distribution method (email, central-print, e-invoice, own-printer, export, autogiro; none for those nothing can send).")
+        var method: String?
         @Flag(help: "Print JSON, in the form the contract gives.") var json = false
 
         func run() throws {
@@ -149,13 +172,19 @@ struct Invoices: ParsableCommand {
                 }
                 filter = s
             }
+            if let method, method != "none", DistributionMethod(rawValue: method) == nil {
+                throw Console.fail("--method: expected none or one of \(DistributionMethod.allCases.map(\.rawValue).joined(separator: ", ")), found \(method)")
+            }
             let records = try home.open().invoices(status: filter, customer: customer)
+                .filter { method == nil || ($0.invoice.method?.rawValue ?? "none") == method }
             if json { return try Console.printJSON(records.map { InvoiceJSON($0) }) }
-            print(pad("NUMBER", 10) + pad("KIND", 8) + pad("CUSTOMER", 12) + pad("STATUS", 9) + pad("ISSUED", 12) + pad("DUE", 12) + "PAYABLE")
+            print(pad("NUMBER", 10) + pad("KIND", 8) + pad("CUSTOMER", 12) + pad("STATUS", 9) + pad("ISSUED", 12) + pad("DUE", 12)
+                  + pad("PAYABLE", 16) + pad("METHOD", 14) + "RECIPIENT")
             for r in records {
                 let i = r.invoice
                 print(pad(i.number, 10) + pad(i.kind.rawValue, 8) + pad(i.customer.customerNumber, 12) + pad(i.status.rawValue, 9)
-                      + pad(i.issueDate.description, 12) + pad(i.dueDate.description, 12) + "\(i.totals.payable.fixed(2)) \(i.currency)")
+                      + pad(i.issueDate.description, 12) + pad(i.dueDate.description, 12) + pad("\(i.totals.payable.fixed(2)) \(i.currency)", 16)
+                      + pad(i.method?.rawValue ?? "none", 14) + (i.distribution?.recipient ?? i.distribution?.decidedBy ?? "-"))
             }
             print("\(records.count) invoice(s)")
         }
@@ -176,7 +205,8 @@ struct Invoices: ParsableCommand {
             print("customer   \(i.customer.customerNumber) \(i.customer.name)")
             print("orders     \(i.orderNumbers.joined(separator: ", "))" + (i.creditedInvoiceNumber.map { "  credits \($0)" } ?? ""))
             print("issued     \(i.issueDate)  due \(i.dueDate)  OCR \(i.ocr)")
-            print("method     \(view.method ?? "-") -> \(view.recipient ?? "-")")
+            print("method     \(view.method ?? "none (nothing can send it)") -> \(view.recipient ?? "-")")
+            if let decidedBy = view.decidedBy { print("decided by \(decidedBy)") }
             for line in i.lines {
                 print("  \(pad(String(line.position), 3))\(pad(line.articleNumber, 12))\(pad(String(line.description.prefix(30)), 32))"
                       + "\(pad(line.quantity.plainText, 8))\(pad(line.unitPrice.plainText, 10))\(pad("\(line.vatRate.rawValue)%", 5))\(line.net.fixed(2))")
@@ -446,6 +476,8 @@ struct InvoiceJSON: Encodable {
     var orderNumbers: [String]
     var status: String
     var method, recipient: String?
+    /// The rule that chose method and recipient, beginning with its ID ("D13: ...").
+    var decidedBy: String?
     var issueDate, dueDate, currency, net, vat, rounding, payable, ocr: String
     var files: [String]
     /// What has been paid, and what was paid beyond the amount to pay (absent when nothing was).
@@ -463,8 +495,9 @@ struct InvoiceJSON: Encodable {
         payingCustomerNumber = nil
         orderNumbers = i.orderNumbers
         status = i.status.rawValue
-        method = i.settings.distributionMethod.rawValue
-        recipient = i.recipient
+        method = i.method?.rawValue
+        recipient = i.distribution?.recipient
+        decidedBy = i.distribution?.decidedBy
         issueDate = i.issueDate.description
         dueDate = i.dueDate.description
         currency = i.currency

@@ -14,7 +14,7 @@ import Testing
       \(customer("K1", name: #"Bygg & Co <Väst> \"Bygget\" AB"#, extra: #", "organisationNumber": "556677-8899", "vatNumber": "SE556677889901", "invoiceEmail": "faktura@bygg.example""#)),
       \(customer("K2", name: "Åkesson Trä HB", extra: #", "organisationNumber": "969612-3456", "invoiceSettings": {"format": "svefaktura"}"#)),
       \(customer("P1", kind: "person", name: "Örjan 'Ö' Ödlund", extra: #", "email": "o@example.se", "peppolId": "0007:1212121212""#)),
-      \(customer("P2", kind: "person", name: "Märta <Maja> Berg", extra: #", "invoiceSettings": {"format": "svefaktura"}"#)),
+      \(customer("P2", kind: "person", name: "Märta <Maja> Berg", extra: #", "peppolId": "0007:2323232323", "invoiceSettings": {"format": "svefaktura"}"#)),
       \(order("O1", customer: "K1", lines: #"""
         [{"articleNumber": "A-1", "description": "Skruv \"Torx\" & bricka <200>", "quantity": "12", "unit": "st", "unitPrice": "89.00", "vatRate": 25},
          {"articleNumber": "B-7", "description": "Fackbok", "quantity": 1, "unitPrice": "320", "vatRate": 6},
@@ -180,7 +180,13 @@ import Testing
         let summary = try gateway.process()
         #expect(summary.publishing.failed == 1)
         #expect(files(in: home.appendingPathComponent("outbox/pagero")).isEmpty)
-        #expect(try gateway.status().failedPublications.first?.reason.contains("PEPPOL-EN16931-R010") == true)
+        // D13, D2: an e-invoice needs a Peppol ID or an organisation number, and there is no reserve.
+        #expect(try gateway.status().failedPublications.first?.reason.hasPrefix("D2: no Peppol ID or organisation number") == true)
+        // The mapping refuses it too, should it be rendered by hand (`gateway render`).
+        let invoice = try #require(try gateway.invoices().first?.invoice)
+        #expect { try gateway.catalog.render(invoice, client: gateway.configuration.client, format: "peppol-bis3") } throws: { error in
+            "\(error)".contains("PEPPOL-EN16931-R010")
+        }
     }
 
     @Test func aFailedRenderingIsRenderedAgainAfterTheFix() throws {
@@ -188,6 +194,7 @@ import Testing
         let mapping = home.appendingPathComponent("mappings/my-erp.yml")
         let text = "name: my-erp\ndocument:\n  Faktura:\n    children:\n      - Nummer: \"{invoice.number|max:3}\"\n"
         try Data(text.utf8).write(to: mapping)
+        try addSettings("distribution: {activeMethods: [export]}", to: home)
         try drop("[\(customer("K1", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "my-erp"}"#)), \(order("O1", customer: "K1"))]",
                  as: "1.json", in: home)
         #expect(try Gateway(home: home, clock: testClock).process().publishing.failed == 1)

@@ -19,6 +19,7 @@ import Testing
             directory: \(share.path)
             outbox: export
             fileName: "import_{invoice}.{ext}"
+        distribution: {activeMethods: [export]}
         """ + "\n").utf8).write(to: config)
         try drop("[\(customer("S1", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "sap"}"#)), \(order("O1", customer: "S1")), \(order("O2", customer: "S1"))]",
                  as: "1.json", in: home)

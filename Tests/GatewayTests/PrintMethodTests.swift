@@ -27,6 +27,7 @@ import Testing
 
     @Test func eachPrintMethodGetsItsArtefactsAndTheHistorySaysWhere() throws {
         let home = try makeHome()
+        try addMailAndPrintHouse(to: home)
         try drop(Self.batch, as: "batch.json", in: home)
         let gateway = try Gateway(home: home, clock: testClock)
         let summary = try gateway.process()
@@ -77,10 +78,12 @@ import Testing
         #expect(noAddressHistory.last?.detail?.contains("no complete postal address (street, postal code missing for customer P4)") == true)
         #expect(try gateway.status().failedPublications.map(\.number) == [noAddress.invoice.number])
 
-        // Export with no destination serving the folder: delivered by being written.
+        // Export is active only when it is the client's one method: beside the others, K5's
+        // export falls back to the client's default, e-invoice (D1, D12).
         let (exported, _) = try invoice(gateway, order: "O5")
-        #expect(exported.invoice.status == .sent)
-        #expect(exported.files.count == 1 && exported.files[0].hasPrefix("outbox/export/"))
+        #expect(exported.invoice.method == .eInvoice)
+        #expect(exported.invoice.distribution?.decidedBy == "D12: export is not active for the client, so the client's default e-invoice")
+        #expect(exported.files.count == 1 && exported.files[0].hasPrefix("outbox/pagero/"))
     }
 
     @Test func aBrokenTemplateStopsStartUpWithTheFileAndTheKey() throws {
@@ -108,15 +111,11 @@ import Testing
         }
     }
 
-    func appendToConfiguration(_ home: URL, _ text: String) throws {
-        let yml = home.appendingPathComponent("gateway.yml")
-        try Data((try String(contentsOf: yml, encoding: .utf8) + "\n" + text + "\n").utf8).write(to: yml)
-    }
-
     /// The print house's specification decides the package: here one ZIP with XML metadata.
     @Test func centralPrintPackagesFollowTheConfiguredLayout() throws {
         let home = try makeHome()
-        try appendToConfiguration(home, "centralPrint: {package: zip, metadata: xml, xmlRoot: Job, fieldNames: {invoiceNumber: InvoiceNo}}")
+        try addMailAndPrintHouse(to: home)
+        try addSettings("centralPrint: {package: zip, metadata: xml, xmlRoot: Job, fieldNames: {invoiceNumber: InvoiceNo}}", to: home)
         try drop("[\(customer("P3", kind: "person", name: "Märta Berg", extra: #", "invoiceSettings": {"distributionMethod": "central-print"}"#)), \(order("O3", customer: "P3"))]",
                  as: "batch.json", in: home)
         let gateway = try Gateway(home: home, clock: testClock)
@@ -139,7 +138,7 @@ import Testing
             ("centralPrint: {fieldNames: {weight: Vikt}}", "centralPrint.fieldNames"),
         ] {
             let home = try makeHome()
-            try appendToConfiguration(home, setting)
+            try addSettings(setting, to: home)
             do {
                 _ = try Gateway(home: home, clock: testClock)
                 Issue.record("\(setting) was accepted")
@@ -179,7 +178,7 @@ import Testing
             #expect(invoice.status == .sent)
         }
         let refused = try #require(invoices.first { $0.invoice.orderNumbers == ["O3"] })
-        #expect(try gateway.invoice(refused.invoice.number)?.1.last?.detail?.contains("has no autogiro mandate") == true)
+        #expect(try gateway.invoice(refused.invoice.number)?.1.last?.detail?.contains("D2: no autogiro mandate") == true)
         // A second run with nothing new writes no file.
         _ = try gateway.process()
         #expect(self.files(in: home.appendingPathComponent("outbox/autogiro")).count == 1)

@@ -101,6 +101,8 @@ import Testing
               - Kund: "{buyer.customerNumber}"
               - Summa: "{invoice.totals.signedGross|amount}"
         """.utf8).write(to: home.appendingPathComponent("mappings/my-erp.yml"))
+        // D1: export only as the client's one method.
+        try addSettings("distribution: {activeMethods: [export]}", to: home)
         try drop("""
         [\(customer("S1", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "sap"}"#)),
          \(customer("U1", extra: #", "invoiceSettings": {"distributionMethod": "export", "exportMapping": "my-erp"}"#)),
