@@ -11,6 +11,19 @@ public struct PushSummary: Sendable, Codable {
     public var failed = 0
     public var bytes: UInt64 = 0
     public var errors: [String] = []
+    /// Sends held for the client's undo time (D14): nothing of them left in this run.
+    public var held: [HeldSend] = []
+
+    public struct HeldSend: Sendable, Codable, Hashable {
+        public var invoiceNumber: String
+        /// When the undo window closes and the send may leave (ISO 8601).
+        public var until: String
+    }
+
+    mutating func hold(_ invoice: String, until: Date) {
+        guard !held.contains(where: { $0.invoiceNumber == invoice }) else { return }
+        held.append(HeldSend(invoiceNumber: invoice, until: Instant.format(until)))
+    }
 }
 
 /// The push orchestration: drives any `Transport` the same way (D3–D5). Each file is recorded
@@ -29,6 +42,8 @@ struct Dispatch {
     var sleep: (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
     var random: () -> Double = { Double.random(in: 0...1) }
     var progress: ((String) -> Void)?
+    /// Invoices whose send is held for the undo time (D14), with when each window closes.
+    var held: [String: Date] = [:]
 
     enum Selection {
         /// Files not delivered yet, except those whose last try failed.
@@ -88,7 +103,7 @@ struct Dispatch {
 
     func run(_ files: [URL], route: Route, selection: Selection, transport makeTransport: () throws -> any Transport,
              _ summary: inout PushSummary) throws {
-        var remaining = files
+        var remaining = try withoutHeld(files, &summary)
         var attempt = 1
         // Files this run has started: their `started` records are ours, not a stopped run's.
         var startedHere: Set<URL> = []
@@ -170,6 +185,18 @@ struct Dispatch {
                 remaining.removeAll()
             }
         }
+    }
+
+    /// D14: inside the undo window nothing of an invoice is handed over (a credit then cancels
+    /// the send), and no session is opened for a run that has only held files.
+    private func withoutHeld(_ files: [URL], _ summary: inout PushSummary) throws -> [URL] {
+        guard !held.isEmpty, !files.isEmpty else { return files }
+        let invoices = try ledger.read { tx in try files.map { try tx.invoiceNumber(forFile: home.relative($0)) } }
+        var going: [URL] = []
+        for (file, invoice) in zip(files, invoices) {
+            if let invoice, let until = held[invoice] { summary.hold(invoice, until: until) } else { going.append(file) }
+        }
+        return going
     }
 
     private func backOff(before attempt: Int, route: Route, because reason: String) throws {

@@ -18,6 +18,7 @@ public enum DocumentOutcome: Sendable {
 struct DocumentApplier {
     let factory: InvoiceFactory
     let routing: InvoiceRouting
+    let crediting: Crediting
     let now: Date
 
     private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
@@ -154,6 +155,10 @@ struct DocumentApplier {
 
     /// S6: the credit invoice for a return, always for review.
     private func credit(_ returned: ReturnOrder, original: Invoice, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        if try tx.status(ofInvoice: original.number) == .credited {
+            return .refused(DocumentRefusal(field: "orderNumber", expected: "a return against an invoice not yet credited: invoice \(original.number) is credited in full",
+                                            found: returned.orderNumber))
+        }
         let already = try tx.returnedQuantities(creditedInvoice: original.number)
         let series = factory.client.numberSeries
         // Checked with a placeholder number first, so a refusal takes no number from the series.
@@ -196,8 +201,10 @@ struct DocumentApplier {
         switch command {
         case .approve:
             return try Operations.approve(invoiceNumber, at: now, tx)
-        case .credit, .remind, .send:
-            return .refused(DocumentRefusal(field: "type", expected: "a command this gateway offers: \(command.rawValue) comes with distribution (rules D3–D14) and is not available yet", found: command.rawValue))
+        case .credit:
+            return try crediting.credit(invoiceNumber, at: now, tx)
+        case .remind, .send:
+            return .refused(DocumentRefusal(field: "type", expected: "a command this gateway offers: \(command.rawValue) documents are not available yet (use `gateway send N`)", found: command.rawValue))
         }
     }
 }

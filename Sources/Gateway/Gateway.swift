@@ -1,4 +1,5 @@
 import Delivery
+import Distribution
 import Foundation
 import GatewayCore
 import Intake
@@ -83,7 +84,7 @@ public final class Gateway {
             }
         }
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client),
-                                     routing: routing, clock: clock)
+                                    routing: routing, crediting: crediting, clock: clock)
         intake.progress = progress
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         publisher.progress = progress
@@ -111,6 +112,23 @@ public final class Gateway {
             _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
         }
         return outcome
+    }
+
+    var crediting: Crediting {
+        Crediting(factory: InvoiceFactory(client: configuration.client), routing: routing, undo: configuration.distribution.undo, home: home)
+    }
+
+    /// Credits an invoice in full: inside the undo window of its e-mail or central-print send
+    /// the send is cancelled (D14); otherwise the credit invoice is published at once.
+    public func credit(_ number: String) throws -> DocumentOutcome {
+        try exclusively("credit") {
+            let now = clock.now
+            let outcome = try ledger.write { tx in try crediting.credit(number, at: now, tx) }
+            if case .applied = outcome {
+                _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
+            }
+            return outcome
+        }
     }
 
     /// D11: sets the invoice's own e-mail address, or with nil derives it again by D10.
@@ -156,6 +174,7 @@ public final class Gateway {
         let publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         var dispatch = Dispatch(home: home, ledger: ledger, clock: clock, afterSent: publisher.publishExport(ofSent:))
         dispatch.progress = progress
+        dispatch.held = try heldSends()
         var summary = PushSummary()
         let pusher = Pusher(dispatch: dispatch, configuration: configuration)
         try pusher.run(destinations: sftp, selection: selection, &summary)
@@ -165,6 +184,19 @@ public final class Gateway {
             try PrintQueue(dispatch: dispatch, configuration: configuration, printer: CUPSPrinter(queue: printer)).run(selection: selection, &summary)
         }
         return summary
+    }
+
+    /// D14: the e-mail and central-print sends whose undo window is still open, with when it closes.
+    func heldSends() throws -> [String: Date] {
+        let now = clock.now, undo = configuration.distribution.undo
+        guard undo.minutes > 0 else { return [:] }
+        var held: [String: Date] = [:]
+        for send in try ledger.read({ try $0.waitingSends(by: UndoWindow.heldMethods) }) {
+            if undo.holds(method: send.method, waitingSince: send.since, now: now) {
+                held[send.invoiceNumber] = undo.releaseTime(method: send.method, waitingSince: send.since)
+            }
+        }
+        return held
     }
 
     public func destination(_ name: String) throws -> DestinationSettings {

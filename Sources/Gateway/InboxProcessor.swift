@@ -57,6 +57,7 @@ struct InboxProcessor {
     let ledger: any Ledger
     let factory: InvoiceFactory
     let routing: InvoiceRouting
+    let crediting: Crediting
     let clock: any GatewayClock
     let reader = InboxFileReader()
     /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
@@ -155,7 +156,7 @@ struct InboxProcessor {
             }
             return
         }
-        let applier = DocumentApplier(factory: factory, routing: routing, now: now)
+        let applier = DocumentApplier(factory: factory, routing: routing, crediting: crediting, now: now)
         var refused: [RefusalReport.Entry] = []
         var refusedCount = 0
         var accepted = 0

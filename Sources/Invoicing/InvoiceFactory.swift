@@ -79,6 +79,38 @@ public struct InvoiceFactory: Sendable {
             createdAt: now, emailOverride: original.emailOverride, distribution: original.distribution)
     }
 
+    /// The operator's credit (D14, `gateway credit N`): a credit invoice for everything on
+    /// `original` that no return has credited yet, ready to send unless `status` says otherwise.
+    public func fullCredit(of original: Invoice, alreadyReturned: [String: Decimal], number: String, status: InvoiceStatus = .ready,
+                           at now: Date) throws(InvoicingRefusal) -> Invoice {
+        let today = CivilDate(now, in: timeZone)
+        var returned = alreadyReturned
+        var lines: [InvoiceLine] = []
+        for source in original.lines {
+            let taken = min(returned[source.articleNumber] ?? 0, source.quantity)
+            returned[source.articleNumber] = (returned[source.articleNumber] ?? 0) - taken
+            let quantity = source.quantity - taken
+            guard quantity > 0 else { continue }
+            let orderLine = OrderLine(articleNumber: source.articleNumber, description: source.description, quantity: quantity,
+                                      unit: source.unit, unitPrice: source.unitPrice, vatRate: source.vatRate,
+                                      discountPercent: source.discountPercent)
+            lines.append(InvoiceCalculator.line(position: lines.count + 1, from: orderLine))
+        }
+        guard !lines.isEmpty else { throw InvoicingRefusal("everything on invoice \(original.number) has been credited already (by returns)") }
+        let totals = InvoiceCalculator.totals(lines: lines, roundToWholeKronor: client.roundToWholeKronor, prepaid: false)
+        return Invoice(
+            number: number, kind: .credit, status: status, customer: original.customer,
+            orderNumbers: original.orderNumbers, returnNumber: nil,
+            creditedInvoiceNumber: original.number, creditedInvoiceIssueDate: original.issueDate,
+            issueDate: today, dueDate: today, currency: original.currency,
+            ocr: OCR.reference(for: number, lengthDigit: client.ocr.lengthDigit),
+            settings: original.settings, yourReference: original.yourReference, ourReference: original.ourReference,
+            externalOrderNumber: original.externalOrderNumber, endCustomerOrderNumber: original.endCustomerOrderNumber,
+            invoiceEmail: original.invoiceEmail, deliveryName: original.deliveryName, deliveryAddress: original.deliveryAddress,
+            deliveryDate: original.deliveryDate, paymentMethod: nil, lines: lines, totals: totals,
+            createdAt: now, emailOverride: original.emailOverride, distribution: original.distribution)
+    }
+
     /// A return gives back only articles that were delivered, and no more of each than was
     /// delivered less what earlier returns took back. `on` names the source for the message.
     public func checkReturn(_ returned: ReturnOrder, delivered: [(articleNumber: String, quantity: Decimal)],

@@ -95,6 +95,14 @@ public struct InvoiceLifecycle: Sendable, Hashable {
 }
 
 extension InvoiceLifecycle.Event {
+    /// Whether the event begins a send (so its undo window starts now, D14).
+    public var startsSend: Bool {
+        switch self {
+        case .published, .sendStarted, .reminded: true
+        default: false
+        }
+    }
+
     /// The history's word for the event.
     public var name: String {
         switch self {

@@ -70,6 +70,13 @@ extension LedgerTransaction {
     }
 }
 
+/// An invoice's send under way: by which method, since when (the undo window counts from it).
+public struct WaitingSend: Sendable, Hashable {
+    public var invoiceNumber: String
+    public var method: DistributionMethod
+    public var since: Date
+}
+
 /// An invoice number the ledger does not hold.
 public struct UnknownInvoiceError: Error, Sendable, CustomStringConvertible {
     public let number: String
@@ -174,6 +181,11 @@ public protocol LedgerTransaction {
     /// Stores a not yet published invoice's D11 e-mail address and resolved distribution, and
     /// puts it back in the publishing queue should its rendering have failed.
     func saveDistribution(of invoice: Invoice) throws
+
+    /// The invoice sends under way (status waiting) by these methods, and when each began.
+    func waitingSends(by methods: Set<DistributionMethod>) throws -> [WaitingSend]
+    /// When the waiting invoice's send began (D14), or nil when it is not waiting.
+    func waitingSince(invoice number: String) throws -> Date?
 
     /// Invoices ready to be rendered and published that have no artefact yet, by number.
     func invoicesToPublish(limit: Int) throws -> [Invoice]

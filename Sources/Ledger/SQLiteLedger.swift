@@ -115,6 +115,18 @@ public final class SQLiteLedger: Ledger {
                 UPDATE invoices SET pending_kind = 'invoice', pending_return = 'ready' WHERE status = 'waiting';
                 """)
         }
+        migrator.registerMigration("v5-undo") { db in
+            // When a waiting invoice's send began (the undo window, D14) and its resolved method.
+            try db.execute(sql: """
+                ALTER TABLE invoices ADD COLUMN pending_since TEXT;
+                ALTER TABLE invoices ADD COLUMN method TEXT;
+                UPDATE invoices SET pending_since = (SELECT MAX(at) FROM invoice_history WHERE invoice_number = invoices.number)
+                    WHERE status = 'waiting';
+                UPDATE invoices SET method = COALESCE(json_extract(body, '$.distribution.method'), json_extract(body, '$.settings.distributionMethod'))
+                    WHERE json_extract(body, '$.distribution') IS NULL OR json_extract(body, '$.distribution.method') IS NOT NULL;
+                CREATE INDEX invoices_waiting ON invoices(status, method);
+                """)
+        }
         return migrator
     }
 }
@@ -329,12 +341,12 @@ struct SQLiteTransaction: LedgerTransaction {
         let customerHash = try snapshot(invoice.customer)
         try run("""
             INSERT INTO invoices (number, kind, status, customer_number, credited_invoice, issue_date, due_date, currency,
-                net, vat, rounding, payable, ocr, customer_hash, body, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                net, vat, rounding, payable, ocr, customer_hash, body, created_at, method)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [invoice.number, invoice.kind.rawValue, invoice.status.rawValue, invoice.customer.customerNumber,
                   invoice.creditedInvoiceNumber, invoice.issueDate.description, invoice.dueDate.description, invoice.currency,
                   t.net.plainText, t.vat.plainText, t.rounding.plainText, t.payable.plainText, invoice.ocr, customerHash,
-                  try encode(StoredInvoice(invoice)), at.ledgerText])
+                  try encode(StoredInvoice(invoice)), at.ledgerText, invoice.method?.rawValue])
         for line in invoice.lines {
             try run("""
                 INSERT INTO invoice_lines (invoice_number, position, article_number, description, quantity, unit, unit_price,
@@ -417,8 +429,13 @@ struct SQLiteTransaction: LedgerTransaction {
         let before = InvoiceLifecycle(status: status, pending: pending)
         let after = try before.applying(event)
         if after != before {
-            try run("UPDATE invoices SET status = ?, pending_kind = ?, pending_return = ? WHERE number = ?",
-                    [after.status.rawValue, after.pending?.kind.rawValue, after.pending?.returnTo.rawValue, number])
+            // A send that begins starts the undo window (D14); one that ends clears it.
+            let startsSend = after.pending != nil && (before.pending == nil || event.startsSend)
+            try run("""
+                UPDATE invoices SET status = ?, pending_kind = ?, pending_return = ?,
+                    pending_since = CASE WHEN ? THEN ? WHEN ? THEN NULL ELSE pending_since END WHERE number = ?
+                """, [after.status.rawValue, after.pending?.kind.rawValue, after.pending?.returnTo.rawValue,
+                      startsSend, at.ledgerText, after.pending == nil, number])
         }
         try appendHistory(invoice: number, HistoryEntry(at: at, status: after.status, event: event.name, detail: event.detail))
         return after.status
@@ -449,8 +466,25 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func saveDistribution(of invoice: Invoice) throws {
-        try run("UPDATE invoices SET body = ?, publish_error = NULL WHERE number = ? AND published = 0",
-                [try encode(StoredInvoice(invoice)), invoice.number])
+        try run("UPDATE invoices SET body = ?, method = ?, publish_error = NULL WHERE number = ? AND published = 0",
+                [try encode(StoredInvoice(invoice)), invoice.method?.rawValue, invoice.number])
+    }
+
+    func waitingSends(by methods: Set<DistributionMethod>) throws -> [WaitingSend] {
+        let list = methods.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        guard !methods.isEmpty else { return [] }
+        return try Row.fetchAll(db, sql: """
+            SELECT number, method, pending_since FROM invoices
+            WHERE status = 'waiting' AND pending_kind = 'invoice' AND method IN (\(list)) AND pending_since IS NOT NULL
+            """).compactMap { row in
+            guard let method = DistributionMethod(rawValue: row["method"]) else { return nil }
+            return WaitingSend(invoiceNumber: row["number"], method: method, since: Date(ledgerText: row["pending_since"]))
+        }
+    }
+
+    func waitingSince(invoice number: String) throws -> Date? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT pending_since FROM invoices WHERE number = ? AND status = 'waiting'"), arguments: [number])
+            .map { Date(ledgerText: $0) }
     }
 
     func invoicesToPublish(limit: Int) throws -> [Invoice] {

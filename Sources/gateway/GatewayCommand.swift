@@ -15,7 +15,7 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
         subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
-                      Push.self, Send.self, SFTP.self])
+                      Push.self, Send.self, Credit.self, SFTP.self])
 }
 
 struct HomeOption: ParsableArguments {
@@ -383,6 +383,12 @@ struct Push: ParsableCommand {
 func report(_ summary: PushSummary, json: Bool) throws {
     if json { return try Console.printJSON(summary) }
     print("delivered \(summary.delivered) file(s) (\(summary.bytes) bytes), \(summary.alreadyThere) already on the server, \(summary.failed) failed")
+    if !summary.held.isEmpty {
+        // D14: they leave with the first push after their window; `gateway credit N` before then cancels.
+        let last = summary.held.map(\.until).max()!
+        print("held for the undo time (rule D14): \(summary.held.count) invoice(s), until \(last) at the latest; `gateway credit N` before then cancels the send")
+        for send in summary.held { print("  \(send.invoiceNumber) until \(send.until)") }
+    }
     for error in summary.errors { print("error: \(error)") }
     if summary.failed > 0 { throw ExitCode(2) }
 }
@@ -398,6 +404,20 @@ struct Send: ParsableCommand {
         let summary: PushSummary
         do { summary = try gateway.send(number) } catch { throw Console.fail("\(error)") }
         try report(summary, json: json)
+    }
+}
+
+struct Credit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Credit an invoice in full. Inside the undo time of its e-mail or central-print send (rule D14) the send is cancelled; otherwise the credit invoice is published at once.")
+    @OptionGroup var home: HomeOption
+    @Argument(help: "The invoice number.") var number: String
+
+    func run() throws {
+        switch try home.open(warn: true).credit(number) {
+        case .applied(let text), .unchanged(let text): print(text)
+        case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
+        }
     }
 }
 
