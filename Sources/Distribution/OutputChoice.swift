@@ -48,6 +48,13 @@ public enum OutputChoice {
         }
     }
 
+    /// D6: a payment reminder is a PDF (the reminder layout), by itself for the printers and
+    /// inside the reminder e-mail; nil for a method reminders do not go by.
+    public static func reminderArtefact(method: DistributionMethod) -> Artefact? {
+        guard ReminderPolicy.methods.contains(method) else { return nil }
+        return Artefact(format: InvoiceFormat.pdf.rawValue, destination: method.rawValue)
+    }
+
     /// O3: once sent, an invoice is ready for export to the finance system: the ERP file of
     /// `exportMapping`, for invoices whose method is not `export` itself (that one is the send).
     public static func exportOnSent(for settings: ResolvedSettings, method: DistributionMethod?) -> Artefact? {

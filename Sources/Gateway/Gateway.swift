@@ -131,6 +131,14 @@ public final class Gateway {
         }
     }
 
+    /// D6–D8: reminds every invoice that is due a reminder, or those named; `push` delivers them.
+    public func remind(_ numbers: [String]? = nil) throws -> ReminderSummary {
+        try exclusively("remind") {
+            try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing)
+                .run(numbers: numbers)
+        }
+    }
+
     /// D11: sets the invoice's own e-mail address, or with nil derives it again by D10.
     public func setEmail(_ address: String?, ofInvoice number: String) throws -> DocumentOutcome {
         try exclusively("invoices email") {

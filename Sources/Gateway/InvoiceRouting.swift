@@ -25,6 +25,19 @@ struct InvoiceRouting: Sendable {
         return routed
     }
 
+    /// D6: a reminder goes by the own printer, e-mail or central print only: resolved like the
+    /// invoice's among those of them the client has active.
+    func reminderRoute(_ invoice: Invoice, customer: Customer?, _ tx: any LedgerTransaction) throws -> DistributionDecision {
+        var reminders = policy
+        reminders.activeMethods = policy.activeMethods.intersection(ReminderPolicy.methods)
+        if let reserve = reminders.reserveMethod, !reminders.activeMethods.contains(reserve) { reminders.reserveMethod = nil }
+        var decision = try InvoiceRouting(policy: reminders).routed(invoice, customer: customer, tx).distribution!
+        if let own = invoice.method, !ReminderPolicy.methods.contains(own) {
+            decision.decidedBy = "D6: a reminder goes by own printer, e-mail or central print, not \(own.rawValue); " + decision.decidedBy
+        }
+        return decision
+    }
+
     /// Routes again the invoices not yet published that a change of `customerNumber`
     /// concerns; a changed decision is stored with a history entry. Returns their numbers.
     func reroute(concerning customerNumber: String, at now: Date, _ tx: any LedgerTransaction) throws -> [String] {

@@ -16,8 +16,9 @@ enum PrintArtefacts {
     /// The template central print always uses (D2).
     static let centralPrintTemplate = "standard"
 
+    /// With `reminder`, the payment reminder for the invoice (D6), named apart from the invoice's own files.
     static func render(_ invoice: Invoice, for artefact: Artefact, templates: TemplateCatalog, configuration: GatewayConfiguration,
-                       folder: String) -> Result<[Publisher.Output], Problem> {
+                       folder: String, reminder: ReminderNotice? = nil) -> Result<[Publisher.Output], Problem> {
         let central = artefact.destination == DistributionMethod.centralPrint.rawValue
         if central, invoice.distribution?.addressee == nil, let problem = invoice.customer.postalAddressProblem {
             return .failure(Problem(reason: "central print: \(problem); nothing was written"))
@@ -28,10 +29,11 @@ enum PrintArtefacts {
         case .success(let found): renderer = found
         case .failure(let error): return .failure(Problem(reason: "PDF: \(error)"))
         }
-        let document = renderer.render(invoice, client: configuration.client)
-        let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: artefact.format, extension: "pdf")
+        let document = renderer.render(invoice, client: configuration.client, reminder: reminder)
+        let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: artefact.format + (reminder.map { "-reminder\($0.sequence)" } ?? ""),
+                                      extension: "pdf")
         let pdf = Publisher.Output(fileName: name, folder: folder, parts: [document.bytes],
-                                   label: "PDF", qualifier: "\(templateName) template, \(document.pages) page\(document.pages == 1 ? "" : "s")")
+                                   label: reminder == nil ? "PDF" : "reminder PDF", qualifier: "\(templateName) template, \(document.pages) page\(document.pages == 1 ? "" : "s")")
         guard central else { return .success([pdf]) }
         let package = PrintPackage(invoice: invoice, client: configuration.client, pdfName: name, pages: document.pages,
                                    layout: configuration.printPackage)
@@ -47,7 +49,7 @@ extension PrintArtefacts {
     /// The invoice e-mail (D9, D11: to the invoice's e-mail address): one message that carries
     /// the PDF and any XML rendered for the e-mail folder, in place of those files.
     static func email(_ invoice: Invoice, carrying outputs: [Publisher.Output], templates: TemplateCatalog,
-                      configuration: GatewayConfiguration, folder: String) -> Result<Publisher.Output, Problem> {
+                      configuration: GatewayConfiguration, folder: String, reminder: ReminderNotice? = nil) -> Result<Publisher.Output, Problem> {
         guard let to = invoice.distribution?.email ?? invoice.invoiceEmail else {
             return .failure(Problem(reason: "e-mail: customer \(invoice.customer.customerNumber) has no e-mail address (invoiceEmail or email, or the order's invoiceEmail)"))
         }
@@ -63,7 +65,7 @@ extension PrintArtefacts {
         case .success(let renderer): template = renderer.template
         case .failure(let error): return .failure(Problem(reason: "e-mail: \(error)"))
         }
-        let title = invoice.kind == .credit ? template.text("creditInvoice") : template.text("invoice")
+        let title = reminder != nil ? template.text("reminder") : invoice.kind == .credit ? template.text("creditInvoice") : template.text("invoice")
         let attachments = outputs.flatMap { output in
             output.parts.map { part in
                 let ext = (output.fileName as NSString).pathExtension
@@ -73,10 +75,11 @@ extension PrintArtefacts {
             }
         }
         let message = EmailMessage.invoice(invoice, client: configuration.client, template: template, fromName: fromName, fromAddress: fromAddress,
-                                           replyTo: configuration.email?.replyTo, to: to, attachments: attachments)
-        let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: "email", extension: "eml")
+                                           replyTo: configuration.email?.replyTo, to: to, attachments: attachments, reminder: reminder)
+        let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: "email" + (reminder.map { "-reminder\($0.sequence)" } ?? ""),
+                                      extension: "eml")
         let carried = outputs.map { $0.label + ($0.qualifier.map { ", \($0)" } ?? "") }.joined(separator: "; ")
-        return .success(Publisher.Output(fileName: name, folder: folder, parts: [message.bytes], label: "e-mail to \(to)",
+        return .success(Publisher.Output(fileName: name, folder: folder, parts: [message.bytes], label: (reminder == nil ? "e-mail to " : "reminder e-mail to ") + to,
                                          qualifier: "\(message.messageID), carrying \(carried)"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// Where an invoice is in its life, and the one place that says what may happen next (S5,
 /// D3–D8, D14). The ledger applies every event through `applying(_:)`, writing the new status
@@ -39,8 +40,8 @@ public struct InvoiceLifecycle: Sendable, Hashable {
         case sendFailed(String)
         /// D14: credited inside the undo window: nothing reached the customer.
         case undone(String)
-        /// D6: a reminder's send begins.
-        case reminded(String)
+        /// D6, D7: a reminder's send begins; `on` is the reminder's date.
+        case reminded(on: CivilDate, String)
         /// A payment that leaves something to pay.
         case paymentReceived(String)
         case paid(String)
@@ -124,7 +125,8 @@ extension InvoiceLifecycle.Event {
     public var detail: String? {
         switch self {
         case .approved: "review done (rule S5)"
-        case .published(let d), .sendStarted(let d), .sendFailed(let d), .undone(let d), .reminded(let d), .paymentReceived(let d),
+        case .reminded(_, let d): d
+        case .published(let d), .sendStarted(let d), .sendFailed(let d), .undone(let d), .paymentReceived(let d),
              .paid(let d), .credited(let d):
             d
         case .delivered(let how, let to): (to.map { "to \($0): " } ?? "") + how

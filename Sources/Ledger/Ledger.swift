@@ -48,6 +48,9 @@ public struct InvoiceRecord: Sendable, Hashable {
     public var files: [String]
     /// The sum of the payments recorded for it.
     public var paid: Decimal = 0
+    /// D7: the reminders sent, and the last one's date.
+    public var reminderCount = 0
+    public var reminderDate: CivilDate?
 
     /// What was paid beyond the amount to pay, for the accountant to refund or settle.
     public var overpaid: Decimal? {

@@ -127,6 +127,15 @@ public final class SQLiteLedger: Ledger {
                 CREATE INDEX invoices_waiting ON invoices(status, method);
                 """)
         }
+        migrator.registerMigration("v6-reminders") { db in
+            // D7, D8: how many reminders were sent, the last one's date, and the date before it
+            // (which a failed reminder send puts back).
+            try db.execute(sql: """
+                ALTER TABLE invoices ADD COLUMN reminder_count INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE invoices ADD COLUMN reminder_date TEXT;
+                ALTER TABLE invoices ADD COLUMN reminder_date_before TEXT;
+                """)
+        }
         return migrator
     }
 }
@@ -404,7 +413,7 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func invoice(_ number: String) throws -> InvoiceRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash, paid FROM invoices WHERE number = ?"), arguments: [number]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT number, body, status, customer_hash, paid, reminder_count, reminder_date FROM invoices WHERE number = ?"), arguments: [number]) else {
             return nil
         }
         return try record(row, number: number)
@@ -414,7 +423,8 @@ struct SQLiteTransaction: LedgerTransaction {
         let invoice = try invoice(from: row)
         let files = try String.fetchAll(db.cachedStatement(sql: "SELECT path FROM invoice_files WHERE invoice_number = ? ORDER BY path"),
                                         arguments: [number])
-        return InvoiceRecord(invoice: invoice, files: files, paid: decimal(row["paid"]))
+        return InvoiceRecord(invoice: invoice, files: files, paid: decimal(row["paid"]), reminderCount: (row["reminder_count"] as Int?) ?? 0,
+                             reminderDate: (row["reminder_date"] as String?).flatMap(CivilDate.init))
     }
 
     func apply(_ event: InvoiceLifecycle.Event, toInvoice number: String, at: Date) throws -> InvoiceStatus {
@@ -436,6 +446,21 @@ struct SQLiteTransaction: LedgerTransaction {
                     pending_since = CASE WHEN ? THEN ? WHEN ? THEN NULL ELSE pending_since END WHERE number = ?
                 """, [after.status.rawValue, after.pending?.kind.rawValue, after.pending?.returnTo.rawValue,
                       startsSend, at.ledgerText, after.pending == nil, number])
+        }
+        switch event {
+        case .reminded(let date, _):
+            // D7: one more reminder, dated.
+            try run("""
+                UPDATE invoices SET reminder_count = reminder_count + 1, reminder_date_before = reminder_date, reminder_date = ? WHERE number = ?
+                """, [date.description, number])
+        case .sendFailed where before.pending?.kind == .reminder:
+            // D8: the count down by one and the date back to its earlier value.
+            try run("""
+                UPDATE invoices SET reminder_count = MAX(reminder_count - 1, 0), reminder_date = reminder_date_before, reminder_date_before = NULL
+                WHERE number = ?
+                """, [number])
+        default:
+            break
         }
         try appendHistory(invoice: number, HistoryEntry(at: at, status: after.status, event: event.name, detail: event.detail))
         return after.status
@@ -536,7 +561,7 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func invoices(status: InvoiceStatus?, customerNumber: String?) throws -> [InvoiceRecord] {
-        var sql = "SELECT number, body, status, customer_hash, paid FROM invoices WHERE 1 = 1"
+        var sql = "SELECT number, body, status, customer_hash, paid, reminder_count, reminder_date FROM invoices WHERE 1 = 1"
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let status { sql += " AND status = ?"; arguments.append(status.rawValue) }
         if let customerNumber { sql += " AND customer_number = ?"; arguments.append(customerNumber) }

@@ -15,7 +15,7 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
         subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
-                      Push.self, Send.self, Credit.self, SFTP.self])
+                      Push.self, Send.self, Credit.self, Remind.self, SFTP.self])
 }
 
 struct HomeOption: ParsableArguments {
@@ -215,6 +215,7 @@ struct Invoices: ParsableCommand {
             if record.paid > 0 {
                 print("paid       \(view.paid) \(i.currency)" + (view.overpaid.map { "  overpaid by \($0) \(i.currency): refund or settle it" } ?? ""))
             }
+            if record.reminderCount > 0 { print("reminders  \(record.reminderCount), the last on \(view.reminderDate ?? "-")") }
             for file in record.files { print("file       \(file)") }
             print("history:")
             for h in history { print("  \(Instant.format(h.at))  \(pad(h.status.rawValue, 9))\(h.event)\(h.detail.map { ": \($0)" } ?? "")") }
@@ -421,6 +422,26 @@ struct Credit: ParsableCommand {
     }
 }
 
+struct Remind: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write payment reminders for the invoices that are due one (or those named), by own printer, e-mail or central print (rules D6-D8); `gateway push` delivers them.")
+    @OptionGroup var home: HomeOption
+    @Argument(help: "Invoice numbers (default: every invoice that is due a reminder).") var numbers: [String] = []
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        let summary: ReminderSummary
+        do { summary = try home.open(warn: true).remind(numbers.isEmpty ? nil : numbers) } catch { throw Console.fail("\(error)") }
+        if json { return try Console.printJSON(summary) }
+        for r in summary.reminded {
+            print("\(r.invoiceNumber): reminder \(r.sequence) by \(r.method) to \(r.recipient ?? "-"), \(r.amountDue) due; \(r.files.joined(separator: ", "))")
+        }
+        for n in summary.notReminded { print("\(n.invoiceNumber): not reminded: \(n.reason)") }
+        print("\(summary.reminded.count) reminder(s) written, \(summary.notReminded.count) not")
+        if !numbers.isEmpty, !summary.notReminded.isEmpty { throw ExitCode(2) }
+    }
+}
+
 struct SFTP: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sftp", abstract: "Check and trust SFTP destinations.",
                                                     subcommands: [Check.self, Trust.self])
@@ -504,6 +525,9 @@ struct InvoiceJSON: Encodable {
     var paid: String
     var overpaid: String?
     var creditedInvoiceNumber: String?
+    /// D7: reminders sent, and the last one's date.
+    var reminderCount: Int
+    var reminderDate: String?
     var lines: [Line]?
     var history: [History]?
 
@@ -530,6 +554,8 @@ struct InvoiceJSON: Encodable {
         paid = record.paid.fixed(2)
         overpaid = record.overpaid?.fixed(2)
         creditedInvoiceNumber = i.creditedInvoiceNumber
+        reminderCount = record.reminderCount
+        reminderDate = record.reminderDate?.description
         if let history {
             lines = i.lines.map { Line(articleNumber: $0.articleNumber, description: $0.description, quantity: $0.quantity.plainText,
                                        unitPrice: $0.unitPrice.plainText, discountPercent: $0.discountPercent?.plainText,

@@ -1,3 +1,4 @@
+import GatewayCore
 import Testing
 @testable import Invoicing
 
@@ -12,7 +13,7 @@ import Testing
     static let events: [(String, InvoiceLifecycle.Event)] = [
         ("approved", .approved), ("published", .published("x")), ("sendStarted", .sendStarted("x")),
         ("delivered", .delivered(how: "x", to: "y")), ("sendFailed", .sendFailed("x")), ("undone", .undone("x")),
-        ("reminded", .reminded("x")), ("paymentReceived", .paymentReceived("x")), ("paid", .paid("x")),
+        ("reminded", .reminded(on: CivilDate("2026-12-30")!, "x")), ("paymentReceived", .paymentReceived("x")), ("paid", .paid("x")),
         ("credited", .credited("x")), ("noted", .noted("exported", detail: nil)),
     ]
 
@@ -99,7 +100,7 @@ import Testing
             #expect(waiting.status == .waiting)
             #expect(try waiting.applying(.sendFailed("refused")).status == before)
         }
-        let reminder = try State(status: .sent).applying(.reminded("first reminder"))
+        let reminder = try State(status: .sent).applying(.reminded(on: CivilDate("2026-12-30")!, "first reminder"))
         #expect(try reminder.applying(.sendFailed("refused")).status == .sent)
         #expect(try reminder.applying(.delivered(how: "e-mail", to: "a@example.se")).status == .reminder)
     }

@@ -46,10 +46,10 @@ import Testing
         try ledger.write { tx in
             try tx.apply(.published("written"), toInvoice: number, at: now)
             try tx.apply(.delivered(how: "x", to: nil), toInvoice: number, at: now)
-            try tx.apply(.reminded("first"), toInvoice: number, at: now)
+            try tx.apply(.reminded(on: CivilDate("2026-12-30")!, "first"), toInvoice: number, at: now)
         }
         #expect(try ledger.write { try $0.apply(.sendFailed("refused"), toInvoice: number, at: now) } == .sent)
-        try ledger.write { try $0.apply(.reminded("again"), toInvoice: number, at: now) }
+        try ledger.write { try $0.apply(.reminded(on: CivilDate("2026-12-30")!, "again"), toInvoice: number, at: now) }
         #expect(try ledger.write { try $0.apply(.delivered(how: "e-mail", to: "a@example.se"), toInvoice: number, at: now) } == .reminder)
     }
 
