@@ -50,8 +50,8 @@ struct Dispatch {
         case pending
         /// Also the failed ones (`push --retry-failed`).
         case pendingAndFailed
-        /// The files of one invoice, whatever happened before (`send N`).
-        case invoice(String)
+        /// The files of these invoices, whatever happened before (`send N...`).
+        case invoices(Set<String>)
     }
 
     /// How one transport's files go.
@@ -87,7 +87,7 @@ struct Dispatch {
                 switch selection {
                 case .pending: try tx.delivery(destination: destination, path: home.relative(url))?.state != .failed
                 case .pendingAndFailed: true
-                case .invoice(let number): try tx.invoiceNumbers(forFile: home.relative(url)).contains(number)
+                case .invoices(let numbers): try !numbers.isDisjoint(with: tx.invoiceNumbers(forFile: home.relative(url)))
                 }
             }
         }

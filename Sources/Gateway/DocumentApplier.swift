@@ -19,6 +19,7 @@ struct DocumentApplier {
     let factory: InvoiceFactory
     let routing: InvoiceRouting
     let crediting: Crediting
+    let remindersEnabled: Bool
     let now: Date
 
     private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
@@ -203,14 +204,40 @@ struct DocumentApplier {
             return try Operations.approve(invoiceNumber, at: now, tx)
         case .credit:
             return try crediting.credit(invoiceNumber, at: now, tx)
-        case .remind, .send:
-            return .refused(DocumentRefusal(field: "type", expected: "a command this gateway offers: \(command.rawValue) documents are not available yet (use `gateway send N`)", found: command.rawValue))
+        case .send:
+            return try Operations.send(invoiceNumber, at: now, tx)
+        case .remind:
+            guard remindersEnabled else {
+                return .refused(DocumentRefusal(field: "type", expected: "reminders turned on (distribution.reminders.enabled: true, rule D6)", found: "remind"))
+            }
+            guard try tx.invoice(invoiceNumber) != nil else {
+                return .refused(DocumentRefusal(field: "invoiceNumber", expected: "the number of an invoice", found: invoiceNumber))
+            }
+            // Written when the run's documents are in: the reminder's artefacts are rendered files.
+            try tx.requestReminder(invoice: invoiceNumber, at: now)
+            return .applied("invoice \(invoiceNumber): reminder requested")
         }
     }
 }
 
 /// Operator actions shared by the command line and command documents.
 enum Operations {
+    /// D3–D5: an invoice's failed deliveries go again with the next push (the `send` document;
+    /// `gateway send N` sends at once).
+    static func send(_ number: String, at now: Date, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+        guard let record = try tx.invoice(number) else {
+            return .refused(DocumentRefusal(field: "invoiceNumber", expected: "the number of an invoice", found: number))
+        }
+        if record.invoice.status == .review {
+            return .refused(DocumentRefusal(field: "invoiceNumber", expected: "an invoice that has left review: approve \(number) first (rule S5)", found: number))
+        }
+        let retried = try tx.retryFailedDeliveries(invoice: number)
+        guard retried > 0 else { return .unchanged("invoice \(number) has no failed delivery to send again (status \(record.invoice.status.rawValue))") }
+        let detail = "requested by a send document: \(retried) failed deliver\(retried == 1 ? "y goes" : "ies go") again with the next push"
+        try tx.apply(.sendStarted(detail), orNote: .noted("send requested", detail: detail), toInvoice: number, at: now)
+        return .applied("invoice \(number): sent again with the next push")
+    }
+
     /// S5: an invoice for review becomes ready to send.
     static func approve(_ number: String, at now: Date, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
         guard let record = try tx.invoice(number) else {

@@ -63,6 +63,29 @@ public final class Gateway {
         /// Wall-clock seconds: intake alone, and the whole run (publishing overlaps intake).
         public var intakeSeconds: Double
         public var publishingSeconds: Double
+        /// What the run's `remind` documents gave, when it had any.
+        public var reminders: ReminderSummary?
+    }
+
+    /// The `remind` documents' reminders; each one not written says why in its history.
+    private func requestedReminders() throws -> ReminderSummary? {
+        let requested = try ledger.read { try $0.requestedReminders() }
+        guard !requested.isEmpty else { return nil }
+        var summary = ReminderSummary()
+        if configuration.distribution.reminders.enabled {
+            summary = try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing)
+                .run(numbers: requested)
+        } else {
+            summary.notReminded = requested.map { .init(invoiceNumber: $0, reason: Reminding.Disabled().description) }
+        }
+        let now = clock.now
+        try ledger.write { tx in
+            for skipped in summary.notReminded where try tx.status(ofInvoice: skipped.invoiceNumber) != nil {
+                try tx.apply(.noted("reminder not written", detail: skipped.reason), toInvoice: skipped.invoiceNumber, at: now)
+            }
+            try tx.clearReminderRequests(requested)
+        }
+        return summary
     }
 
     /// One batch run: every ready file in the inbox, and every invoice ready to publish.
@@ -86,6 +109,7 @@ public final class Gateway {
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client),
                                     routing: routing, crediting: crediting, clock: clock)
         intake.progress = progress
+        intake.remindersEnabled = configuration.distribution.reminders.enabled
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
         publisher.progress = progress
         let intakeRunning = Flag(true)
@@ -96,8 +120,10 @@ public final class Gateway {
         let intakeDone = DispatchTime.now()
         let published = try publishing.result.get()
         let seconds = { (a: DispatchTime, b: DispatchTime) in Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
-        return ProcessSummary(intake: try intakeResult.get(), publishing: published,
-                              intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(started, DispatchTime.now()))
+        var summary = ProcessSummary(intake: try intakeResult.get(), publishing: published,
+                                     intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(started, DispatchTime.now()))
+        summary.reminders = try requestedReminders()
+        return summary
     }
 
     /// S5: approve an invoice that waits for review; publish it at once.
@@ -171,11 +197,12 @@ public final class Gateway {
         return try exclusively("push") { try deliver(sftp: sftp, folders: folders, mail: mail, print: print, selection: selection) }
     }
 
-    /// Tries again to send one invoice's files, whatever happened before.
-    public func send(_ number: String) throws -> PushSummary {
-        guard try ledger.read({ try $0.status(ofInvoice: number) }) != nil else { throw UnknownInvoiceError(number: number) }
+    /// Sends the files of these invoices now, whatever happened before: after a failed send,
+    /// or one a stopped run left in doubt. Sends inside their undo time stay held (D14).
+    public func send(_ numbers: [String]) throws -> PushSummary {
+        for number in numbers where try ledger.read({ try $0.status(ofInvoice: number) }) == nil { throw UnknownInvoiceError(number: number) }
         return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), folders: configuration.folders.keys.sorted(),
-                                                       mail: true, print: true, selection: .invoice(number)) }
+                                                       mail: true, print: true, selection: .invoices(Set(numbers))) }
     }
 
     private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {

@@ -58,6 +58,7 @@ struct InboxProcessor {
     let factory: InvoiceFactory
     let routing: InvoiceRouting
     let crediting: Crediting
+    var remindersEnabled = false
     let clock: any GatewayClock
     let reader = InboxFileReader()
     /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
@@ -156,7 +157,7 @@ struct InboxProcessor {
             }
             return
         }
-        let applier = DocumentApplier(factory: factory, routing: routing, crediting: crediting, now: now)
+        let applier = DocumentApplier(factory: factory, routing: routing, crediting: crediting, remindersEnabled: remindersEnabled, now: now)
         var refused: [RefusalReport.Entry] = []
         var refusedCount = 0
         var accepted = 0

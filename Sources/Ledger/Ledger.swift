@@ -219,4 +219,11 @@ public protocol LedgerTransaction {
     func delivery(destination: String, path: String) throws -> DeliveryRecord?
     func saveDelivery(_ record: DeliveryRecord) throws
     func failedDeliveries() throws -> [DeliveryRecord]
+    /// Makes the invoice's failed deliveries pending again, for the next push; returns how many.
+    func retryFailedDeliveries(invoice number: String) throws -> Int
+
+    /// `remind` documents: invoices to remind at the end of the run that applied them.
+    func requestReminder(invoice number: String, at: Date) throws
+    func requestedReminders() throws -> [String]
+    func clearReminderRequests(_ numbers: [String]) throws
 }

@@ -134,6 +134,7 @@ public final class SQLiteLedger: Ledger {
                 ALTER TABLE invoices ADD COLUMN reminder_count INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE invoices ADD COLUMN reminder_date TEXT;
                 ALTER TABLE invoices ADD COLUMN reminder_date_before TEXT;
+                CREATE TABLE reminder_requests (invoice_number TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
         return migrator
@@ -622,6 +623,25 @@ struct SQLiteTransaction: LedgerTransaction {
             INSERT OR REPLACE INTO deliveries (destination, path, invoice_number, remote_path, size, sha256, state, attempts, error, at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [r.destination, r.path, r.invoiceNumber, r.remotePath, r.size, r.sha256, r.state.rawValue, r.attempts, r.error, r.at.ledgerText])
+    }
+
+    func retryFailedDeliveries(invoice number: String) throws -> Int {
+        try run("""
+            DELETE FROM deliveries WHERE state = 'failed' AND path IN (SELECT path FROM invoice_files WHERE invoice_number = ?)
+            """, [number])
+        return db.changesCount
+    }
+
+    func requestReminder(invoice number: String, at: Date) throws {
+        try run("INSERT OR IGNORE INTO reminder_requests (invoice_number, at) VALUES (?, ?)", [number, at.ledgerText])
+    }
+
+    func requestedReminders() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT invoice_number FROM reminder_requests ORDER BY at, invoice_number")
+    }
+
+    func clearReminderRequests(_ numbers: [String]) throws {
+        for number in numbers { try run("DELETE FROM reminder_requests WHERE invoice_number = ?", [number]) }
     }
 
     func failedDeliveries() throws -> [DeliveryRecord] {

@@ -86,6 +86,9 @@ struct Process: ParsableCommand {
         print("files: \(i.filesAccepted) accepted, \(i.filesPartlyRefused) refused in part, \(i.filesRefused) refused, \(i.filesDuplicate) duplicate")
         print("documents: \(i.documentsApplied) applied, \(i.documentsUnchanged) already known, \(i.documentsRefused) refused")
         print("invoices: \(p.published) published to outbox/, \(p.failed) failed (see failed/ and `gateway status`)")
+        if let r = summary.reminders {
+            print("reminders (remind documents): \(r.reminded.count) written, \(r.notReminded.count) not (the invoice's history says why)")
+        }
         if i.filesRefused + i.filesPartlyRefused > 0 { print("refused input is kept in refused/ with a .reason.json beside each file") }
         if !i.entriesNotTaken.isEmpty {
             print("entries not taken (left where they are; fix and run again): \(i.entriesNotTaken.count)")
@@ -395,15 +398,15 @@ func report(_ summary: PushSummary, json: Bool) throws {
 }
 
 struct Send: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Try again to deliver one invoice's files (after a failed send).")
+    static let configuration = CommandConfiguration(abstract: "Deliver these invoices' files now, also again after a failed send.")
     @OptionGroup var home: HomeOption
-    @Argument(help: "The invoice number.") var number: String
+    @Argument(help: "The invoice numbers.") var numbers: [String]
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
         let gateway = try home.open(warn: true)
         let summary: PushSummary
-        do { summary = try gateway.send(number) } catch { throw Console.fail("\(error)") }
+        do { summary = try gateway.send(numbers) } catch { throw Console.fail("\(error)") }
         try report(summary, json: json)
     }
 }

@@ -239,7 +239,7 @@ struct SFTPDeliveryTests {
         let offered = try SFTPConnection.offeredHostKey(try gateway.destination("pagero").endpoint)
         #expect(server.values["hostkey"].map { offered.knownHostsLine.hasSuffix($0) } == true)
         try Data((offered.knownHostsLine + "\n").utf8).write(to: URL(fileURLWithPath: knownHosts))
-        #expect(try gateway.send("1001").delivered == 1)   // one invoice on purpose
+        #expect(try gateway.send(["1001"]).delivered == 1)   // one invoice on purpose
         #expect(try gateway.push(retryFailed: true).delivered == 2)
         #expect(try gateway.invoice("1001")?.0.invoice.status == .sent)
     }
