@@ -236,6 +236,8 @@ struct Status: ParsableCommand {
         var waitingOrders: [[String: String]]
         var refusedFiles: [[String: String]]
         var failedInvoices: [[String: String]]
+        /// D2: invoices no active method can take (also among `failedInvoices`).
+        var undeliverableInvoices: [[String: String]]
         var failedDeliveries: [[String: String]]
         var overpaidInvoices: [[String: String]]
         var inbox: [String]
@@ -252,6 +254,7 @@ struct Status: ParsableCommand {
             waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
             refusedFiles: s.refusedFiles.map { ["name": $0.name, "at": Instant.format($0.at), "outcome": $0.reason] },
             failedInvoices: s.failedPublications.map { ["number": $0.number, "reason": $0.reason] },
+            undeliverableInvoices: s.failedPublications.filter { $0.reason.hasPrefix("D2:") }.map { ["number": $0.number, "reason": $0.reason] },
             failedDeliveries: s.failedDeliveries.map { ["destination": $0.destination, "file": $0.path, "invoice": $0.invoiceNumber ?? "",
                                                         "error": $0.error ?? "", "attempts": String($0.attempts)] },
             overpaidInvoices: s.overpaid.map { ["number": $0.number, "payable": $0.payable.fixed(2), "paid": $0.paid.fixed(2),
@@ -268,8 +271,12 @@ struct Status: ParsableCommand {
         for o in s.waitingOrders { print("  order \(o.orderNumber) waits for customer \(o.customerNumber)") }
         print("refused files: \(s.refusedFiles.count)")
         for f in s.refusedFiles { print("  \(f.name) (\(f.reason), \(Instant.format(f.at))): see refused/") }
-        print("invoices that failed rendering or validation (fix, then `gateway process --retry-failed`): \(s.failedPublications.count)")
-        for f in s.failedPublications { print("  \(f.number): \(f.reason)") }
+        let undeliverable = s.failedPublications.filter { $0.reason.hasPrefix("D2:") }
+        print("invoices nothing can send (rule D2; a customer update or `gateway invoices email N` routes them again): \(undeliverable.count)")
+        for f in undeliverable { print("  \(f.number): \(f.reason)") }
+        let failedRendering = s.failedPublications.filter { !$0.reason.hasPrefix("D2:") }
+        print("invoices that failed rendering or validation (fix, then `gateway process --retry-failed`): \(failedRendering.count)")
+        for f in failedRendering { print("  \(f.number): \(f.reason)") }
         print("failed deliveries (retry with `gateway push --retry-failed` or `gateway send N`): \(s.failedDeliveries.count)")
         for d in s.failedDeliveries { print("  \(d.destination): \(d.path) (invoice \(d.invoiceNumber ?? "-")): \(d.error ?? "")") }
         print("overpaid invoices (refund or settle the surplus): \(s.overpaid.count)")

@@ -442,6 +442,8 @@ struct SFTPDeliveryTests {
             #expect(remote.count == 4096 + i && remote.allSatisfy { $0 == UInt8(i % 251) })
         }
         #expect(files(in: outbox) == ["sent"])
+        // The invoices among the files: each sent once, none left waiting (D3-D5).
+        #expect(try gateway.invoices().allSatisfy { $0.invoice.status == .sent })
     }
 
     /// A file the server cannot store fails without harming the rest: its channel closes the
