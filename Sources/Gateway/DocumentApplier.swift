@@ -19,6 +19,7 @@ struct DocumentApplier {
     let factory: InvoiceFactory
     let routing: InvoiceRouting
     let crediting: Crediting
+    let redrawing: Redrawing
     let remindersEnabled: Bool
     let now: Date
 
@@ -30,7 +31,7 @@ struct DocumentApplier {
         case .order(let order): return try apply(order, tx)
         case .returnOrder(let returned): return try apply(returned, tx)
         case .payment(let payment): return try apply(payment, tx)
-        case .command(let command, let number): return try apply(command, invoiceNumber: number, tx)
+        case .command(let command, let number, let template): return try apply(command, invoiceNumber: number, template: template, tx)
         }
     }
 
@@ -198,14 +199,19 @@ struct DocumentApplier {
         return .applied("payment of invoice \(payment.invoiceNumber) recorded")
     }
 
-    private func apply(_ command: OperatorCommand, invoiceNumber: String, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
+    private func apply(_ command: OperatorCommand, invoiceNumber: String, template: String?, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
         switch command {
         case .approve:
             return try Operations.approve(invoiceNumber, at: now, tx)
         case .credit:
             return try crediting.credit(invoiceNumber, at: now, tx)
         case .send:
-            return try Operations.send(invoiceNumber, at: now, tx)
+            guard let template else { return try Operations.send(invoiceNumber, at: now, tx) }
+            if let refusal = try redrawing.redraw(invoiceNumber, template: template, at: now, tx) { return .refused(refusal) }
+            if case .unchanged = try Operations.send(invoiceNumber, at: now, tx) {
+                return .applied("invoice \(invoiceNumber) drawn with the \(template) template; it goes with the next push")
+            }
+            return .applied("invoice \(invoiceNumber) drawn with the \(template) template and sent again with the next push")
         case .remind:
             guard remindersEnabled else {
                 return .refused(DocumentRefusal(field: "type", expected: "reminders turned on (distribution.reminders.enabled: true, rule D6)", found: "remind"))

@@ -107,7 +107,7 @@ public final class Gateway {
             }
         }
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client),
-                                    routing: routing, crediting: crediting, clock: clock)
+                                    routing: routing, crediting: crediting, redrawing: redrawing, clock: clock)
         intake.progress = progress
         intake.remindersEnabled = configuration.distribution.reminders.enabled
         var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
@@ -138,6 +138,10 @@ public final class Gateway {
             _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
         }
         return outcome
+    }
+
+    var redrawing: Redrawing {
+        Redrawing(home: home, catalog: catalog, templates: templates, configuration: configuration)
     }
 
     var crediting: Crediting {
@@ -199,10 +203,28 @@ public final class Gateway {
 
     /// Sends the files of these invoices now, whatever happened before: after a failed send,
     /// or one a stopped run left in doubt. Sends inside their undo time stay held (D14).
-    public func send(_ numbers: [String]) throws -> PushSummary {
+    /// With `template`, their PDFs (and the e-mails carrying them) are drawn again with it first.
+    public func send(_ numbers: [String], template: String? = nil) throws -> PushSummary {
         for number in numbers where try ledger.read({ try $0.status(ofInvoice: number) }) == nil { throw UnknownInvoiceError(number: number) }
-        return try exclusively("send") { try deliver(sftp: configuration.destinations.keys.sorted(), folders: configuration.folders.keys.sorted(),
-                                                       mail: true, print: true, selection: .invoices(Set(numbers))) }
+        return try exclusively("send") {
+            if let template {
+                let now = clock.now
+                try ledger.write { tx in
+                    for number in numbers {
+                        if let refusal = try redrawing.redraw(number, template: template, at: now, tx) { throw SendRefusal(number: number, refusal: refusal) }
+                    }
+                }
+            }
+            return try deliver(sftp: configuration.destinations.keys.sorted(), folders: configuration.folders.keys.sorted(),
+                               mail: true, print: true, selection: .invoices(Set(numbers)))
+        }
+    }
+
+    /// Why a send with a template did not start.
+    public struct SendRefusal: Error, CustomStringConvertible {
+        public let number: String
+        public let refusal: DocumentRefusal
+        public var description: String { "invoice \(number): \(refusal); nothing was sent" }
     }
 
     private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {

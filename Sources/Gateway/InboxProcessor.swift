@@ -58,6 +58,7 @@ struct InboxProcessor {
     let factory: InvoiceFactory
     let routing: InvoiceRouting
     let crediting: Crediting
+    let redrawing: Redrawing
     var remindersEnabled = false
     let clock: any GatewayClock
     let reader = InboxFileReader()
@@ -157,7 +158,7 @@ struct InboxProcessor {
             }
             return
         }
-        let applier = DocumentApplier(factory: factory, routing: routing, crediting: crediting, remindersEnabled: remindersEnabled, now: now)
+        let applier = DocumentApplier(factory: factory, routing: routing, crediting: crediting, redrawing: redrawing, remindersEnabled: remindersEnabled, now: now)
         var refused: [RefusalReport.Entry] = []
         var refusedCount = 0
         var accepted = 0

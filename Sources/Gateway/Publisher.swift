@@ -36,7 +36,7 @@ struct Publisher: Sendable {
         var qualifier: String?
     }
 
-    private enum Result: Sendable {
+    enum Result: Sendable {
         case outputs([Output])
         /// A record for the run's autogiro file.
         case autogiro(AutogiroFile.Payment)
@@ -91,7 +91,7 @@ struct Publisher: Sendable {
         return "\(clientPart)_\(invoice.number)_\(uid).\(`extension`)"
     }
 
-    private static func render(_ invoice: Invoice, catalog: MappingCatalog, templates: TemplateCatalog,
+    static func render(_ invoice: Invoice, catalog: MappingCatalog, templates: TemplateCatalog,
                                configuration: GatewayConfiguration) -> Result {
         // D2: nothing can deliver it; the reason says why, and a change of what resolution
         // depends on (the customer, the invoice's e-mail address) tries again.

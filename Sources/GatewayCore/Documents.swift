@@ -283,7 +283,8 @@ public enum InboxDocument: Sendable, Hashable {
     case order(Order)
     case returnOrder(ReturnOrder)
     case payment(Payment)
-    case command(OperatorCommand, invoiceNumber: String)
+    /// `template` only with `send`: the PDF template to draw the invoice with for this send.
+    case command(OperatorCommand, invoiceNumber: String, template: String? = nil)
 
     public var typeName: String {
         switch self {
@@ -291,7 +292,7 @@ public enum InboxDocument: Sendable, Hashable {
         case .order: "order"
         case .returnOrder: "return"
         case .payment: "payment"
-        case .command(let command, _): command.rawValue
+        case .command(let command, _, _): command.rawValue
         }
     }
 }

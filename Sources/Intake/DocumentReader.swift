@@ -46,7 +46,11 @@ public struct DocumentReader: Sendable {
                 paidAt: try fields.requiredInstant("paidAt")))
         default:
             if let command = OperatorCommand(rawValue: type) {
-                return .command(command, invoiceNumber: try fields.requiredIdentifier("invoiceNumber"))
+                let template = try fields.optionalIdentifier("template")
+                if template != nil, command != .send {
+                    throw DocumentRefusal(field: "template", expected: "no template: only a send document names one", found: template)
+                }
+                return .command(command, invoiceNumber: try fields.requiredIdentifier("invoiceNumber"), template: template)
             }
             throw DocumentRefusal(field: "type",
                                   expected: "one of customer, order, return, payment, approve, credit, remind, send",

@@ -408,12 +408,13 @@ struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Deliver these invoices' files now, also again after a failed send.")
     @OptionGroup var home: HomeOption
     @Argument(help: "The invoice numbers.") var numbers: [String]
+    @Option(help: "Draw their PDFs (e-mail, own printer) with this template from templates/ first.") var template: String?
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
         let gateway = try home.open(warn: true)
         let summary: PushSummary
-        do { summary = try gateway.send(numbers) } catch { throw Console.fail("\(error)") }
+        do { summary = try gateway.send(numbers, template: template) } catch { throw Console.fail("\(error)") }
         try report(summary, json: json)
     }
 }
