@@ -125,3 +125,12 @@ public enum TestPrinter {
     public static let output = URL(fileURLWithPath: "/var/spool/cups-pdf/gateway")
     public static let isAvailable = (try? Subprocess.run("/usr/bin/lpstat", ["-p", queue]))?.status == 0
 }
+
+extension TestSMTPServer {
+    /// Points a home's relay at this server, its password in an environment variable of its own.
+    public func serve(_ home: URL) throws {
+        let variable = "GATEWAY_TEST_SMTP_\(UUID().uuidString.prefix(8))"
+        setenv(variable, "s3cret-test-pw", 1)
+        try addSettings(settings(passwordEnv: variable), to: home)
+    }
+}

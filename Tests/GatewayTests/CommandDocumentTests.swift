@@ -81,9 +81,8 @@ import Testing
         let server = try TestSMTPServer()
         defer { server.stop() }
         let home = try makeHome()
-        let variable = "GATEWAY_TEST_SMTP_\(UUID().uuidString.prefix(8))"
-        setenv(variable, "s3cret-test-pw", 1)
-        try addSettings(server.settings(passwordEnv: variable) + "\ndistribution: {undoMinutes: 0}", to: home)
+        try server.serve(home)
+        try addSettings("distribution: {undoMinutes: 0}", to: home)
         try drop("[\(customer("P1", kind: "person", extra: #", "email": "p1@example.se", "invoiceSettings": {"distributionMethod": "email"}"#)), \(order("O1", customer: "P1"))]",
                  as: "1.json", in: home)
         let gateway = try Gateway(home: home, clock: testClock)

@@ -19,11 +19,9 @@ struct MixedBatchTests {
         defer { smtp.stop() }
         for folder in ["pagero", "21grams"] { try FileManager.default.createDirectory(atPath: sftp.root + "/" + folder, withIntermediateDirectories: true) }
         let home = try makeHome()
-        let variable = "GATEWAY_TEST_SMTP_\(UUID().uuidString.prefix(8))"
-        setenv(variable, "s3cret-test-pw", 1)
         let printHouse = sftp.destination("21grams", folder: "21grams").split(separator: "\n").dropFirst().joined(separator: "\n")
         try addSettings(sftp.destination() + "\n" + printHouse, to: home)
-        try addSettings(smtp.settings(passwordEnv: variable), to: home)
+        try smtp.serve(home)
         try addSettings("""
         printing: {printer: \(TestPrinter.queue)}
         distribution:

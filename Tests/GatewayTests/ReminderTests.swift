@@ -76,9 +76,7 @@ import Testing
         let server = try TestSMTPServer()
         defer { server.stop() }
         let home = try makeHome()
-        let variable = "GATEWAY_TEST_SMTP_\(UUID().uuidString.prefix(8))"
-        setenv(variable, "s3cret-test-pw", 1)
-        try addSettings(server.settings(passwordEnv: variable), to: home)
+        try server.serve(home)
         try addSettings("distribution: {undoMinutes: 0, reminders: {enabled: true, fee: 0}}", to: home)
         func person(_ number: String, _ address: String) -> String {
             customer(number, kind: "person", name: "Person \(number)", extra: #", "email": "\#(address)", "invoiceSettings": {"distributionMethod": "email"}"#)

@@ -103,9 +103,7 @@ import Testing
         let server = try TestSMTPServer()
         defer { server.stop() }
         let home = try makeHome()
-        let variable = "GATEWAY_TEST_SMTP_\(UUID().uuidString.prefix(8))"
-        setenv(variable, "s3cret-test-pw", 1)
-        try addSettings(server.settings(passwordEnv: variable), to: home)
+        try server.serve(home)
         try drop("[\(Self.emailCustomers(["P1", "P2"]))]", as: "1.json", in: home)
         func gateway(_ arguments: String, at now: String) throws -> (status: Int32, output: String) {
             try Subprocess.run("/bin/sh", ["-c", "GATEWAY_NOW='\(now)' '\(gatewayBinary.path)' \(arguments) --home '\(home.path)' 2>&1"])
