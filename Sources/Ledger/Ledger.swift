@@ -187,7 +187,8 @@ public protocol LedgerTransaction {
 
     /// The invoice sends under way (status waiting) by these methods, and when each began.
     func waitingSends(by methods: Set<DistributionMethod>) throws -> [WaitingSend]
-    /// When the waiting invoice's send began (D14), or nil when it is not waiting.
+    /// When the invoice's own send began (D14), or nil when it is not waiting for one (a
+    /// reminder's send is not undone by a credit).
     func waitingSince(invoice number: String) throws -> Date?
 
     /// Invoices ready to be rendered and published that have no artefact yet, by number.

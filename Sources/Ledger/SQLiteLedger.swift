@@ -509,7 +509,7 @@ struct SQLiteTransaction: LedgerTransaction {
     }
 
     func waitingSince(invoice number: String) throws -> Date? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT pending_since FROM invoices WHERE number = ? AND status = 'waiting'"), arguments: [number])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT pending_since FROM invoices WHERE number = ? AND status = 'waiting' AND pending_kind = 'invoice'"), arguments: [number])
             .map { Date(ledgerText: $0) }
     }
 

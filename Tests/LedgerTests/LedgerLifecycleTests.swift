@@ -53,6 +53,31 @@ import Testing
         #expect(try ledger.write { try $0.apply(.delivered(how: "e-mail", to: "a@example.se"), toInvoice: number, at: now) } == .reminder)
     }
 
+    /// D14 counts from when the invoice's own send began; D7/D8 count reminders in the same
+    /// transitions: up when one begins, back when its send fails, kept when it is delivered.
+    @Test func theSendsStartTheUndoWindowAndRemindersCountInTheirTransitions() throws {
+        let (ledger, number) = try ledgerWithInvoice()
+        let later = now.addingTimeInterval(90)
+        try ledger.write { try $0.apply(.published("written"), toInvoice: number, at: later) }
+        #expect(try ledger.read { try $0.waitingSince(invoice: number) } == later)
+        try ledger.write { try $0.apply(.delivered(how: "x", to: nil), toInvoice: number, at: later) }
+        #expect(try ledger.read { try $0.waitingSince(invoice: number) } == nil)
+
+        func reminders() throws -> (Int, CivilDate?) {
+            let record = try #require(try ledger.read { try $0.invoice(number) })
+            return (record.reminderCount, record.reminderDate)
+        }
+        try ledger.write { try $0.apply(.reminded(on: CivilDate("2026-12-30")!, "first"), toInvoice: number, at: later) }
+        // A reminder's send is no invoice send a credit could undo.
+        #expect(try ledger.read { try $0.waitingSince(invoice: number) } == nil)
+        try ledger.write { try $0.apply(.delivered(how: "x", to: nil), toInvoice: number, at: later) }
+        #expect(try reminders() == (1, CivilDate("2026-12-30")))
+        try ledger.write { try $0.apply(.reminded(on: CivilDate("2027-01-15")!, "second"), toInvoice: number, at: later) }
+        #expect(try reminders() == (2, CivilDate("2027-01-15")))
+        try ledger.write { try $0.apply(.sendFailed("550"), toInvoice: number, at: later) }
+        #expect(try reminders() == (1, CivilDate("2026-12-30")))
+    }
+
     /// Where the lifecycle refuses the event, the note is written instead and the status stays.
     @Test func anEventOrItsNote() throws {
         let (ledger, number) = try ledgerWithInvoice()
