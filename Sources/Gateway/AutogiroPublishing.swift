@@ -44,7 +44,7 @@ struct AutogiroPublishing {
     /// a sequence number when a run in the same second already used that name (a second file
     /// under an earlier run's name would send that run's payments to the bank again).
     func fileName(at now: Date) throws -> String {
-        let zone = configuration.client.zone
+        let zone = configuration.client.timeZone
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)

@@ -133,9 +133,12 @@ public struct GatewayConfiguration: Sendable {
                              "iban", "bic", "fTax", "timeZone", "currency", "invoiceNumbers", "ocr", "roundToWholeKronor", "defaults", "logo"])
             let name = try c.requiredText("name")
             let id = try c.optionalIdentifier("id") ?? String(name.filter { $0.isLetter || $0.isNumber }.prefix(20)).lowercased()
-            let timeZone = try c.optionalText("timeZone") ?? "Europe/Stockholm"
-            guard TimeZone(identifier: timeZone) != nil else {
-                throw DocumentRefusal(field: "client.timeZone", expected: "a time zone such as Europe/Stockholm", found: "\"\(timeZone)\"")
+            var timeZone = ClientProfile.defaultTimeZone
+            if let identifier = try c.optionalText("timeZone") {
+                guard let zone = TimeZone(identifier: identifier) else {
+                    throw DocumentRefusal(field: "client.timeZone", expected: "a time zone such as Europe/Stockholm", found: "\"\(identifier)\"")
+                }
+                timeZone = zone
             }
             let address = try c.optionalObject("address")
             var series = NumberSeries()

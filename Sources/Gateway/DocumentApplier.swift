@@ -23,7 +23,7 @@ struct DocumentApplier {
     let remindersEnabled: Bool
     let now: Date
 
-    private var today: CivilDate { CivilDate(now, in: factory.timeZone) }
+    private var making: InvoiceMaking { InvoiceMaking(factory: factory, routing: routing, now: now) }
 
     func apply(_ document: InboxDocument, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
         switch document {
@@ -41,15 +41,26 @@ struct DocumentApplier {
         if try tx.hasSeen(type: "customer", key: customer.customerNumber, hash: hash) {
             return .unchanged("customer \(customer.customerNumber) is already known with this content")
         }
-        let existed = try tx.customer(customer.customerNumber) != nil
+        let previous = try tx.customer(customer.customerNumber)
+        let existed = previous != nil
         try tx.saveCustomer(canonical, at: now)
         try tx.markSeen(type: "customer", key: customer.customerNumber, hash: hash)
+        var text = "customer \(customer.customerNumber) \(existed ? "updated" : "added")"
+        // A new model or schedule applies from now to every delivery not yet invoiced: a
+        // collective one from its next cut-off, the running one at once (M1–M3).
+        let model = factory.settings(for: customer).invoicingModel
+        let before = previous.map { factory.settings(for: $0).invoicingModel }
+        if before != model, model.model != .running || (before.map { $0.model != .running } ?? false) {
+            try tx.setLastCutOff(model.model == .running ? nil : now, customerNumber: customer.customerNumber)
+            if let schedule = CollectiveSchedule(model, timeZone: factory.timeZone) {
+                text += "; invoiced collectively \(schedule)"
+            }
+        }
         // Orders that waited for this customer are invoiced now (CONTRACT.md, order).
         var invoiced: [String] = []
         for order in try tx.uninvoicedCompletedOrders(customerNumber: customer.customerNumber) {
-            if let number = try invoiceIfDue(order, customer: customer, tx) { invoiced.append(number) }
+            if let number = try making.invoiceIfDue(order, customer: customer, tx) { invoiced.append(number) }
         }
-        var text = "customer \(customer.customerNumber) \(existed ? "updated" : "added")"
         // Invoices not yet published go where the customer's new settings say.
         let rerouted = existed ? try routing.reroute(concerning: customer.customerNumber, at: now, tx) : []
         if !rerouted.isEmpty { text += "; distribution of \(rerouted.joined(separator: ", ")) resolved again" }
@@ -90,36 +101,10 @@ struct DocumentApplier {
         guard let customer = try tx.customer(order.customerNumber) else {
             return .applied("order \(order.orderNumber) completed; waiting for customer \(order.customerNumber)")
         }
-        guard let number = try invoiceIfDue(order, customer: customer, tx) else {
-            return .applied("order \(order.orderNumber) completed; invoiced after its desired delivery date (rule M7)")
+        if let number = try making.invoiceIfDue(order, customer: customer, tx) {
+            return .applied("order \(order.orderNumber) invoiced as \(number)")
         }
-        return .applied("order \(order.orderNumber) invoiced as \(number)")
-    }
-
-    /// O2, M1: the invoice for a completed order, numbered gap-free inside this transaction.
-    private func invoiceIfDue(_ order: Order, customer: Customer, _ tx: any LedgerTransaction) throws -> String? {
-        let settings = factory.settings(for: customer)
-        guard settings.invoicingModel.model == .running, factory.isDue(order, settings: settings, today: today) else { return nil }
-        let number = try nextNumber(tx)
-        let invoice = try routing.routed(factory.invoice(for: order, customer: customer, number: number, at: now), tx)
-        let detail = "from order \(order.orderNumber)" + (order.isPrepaid ? "; prepaid, marked paid (rule M1)" : "")
-            + (invoice.status == .review ? "; review required (rule S5)" : "") + "; " + invoice.distribution!.summary
-        try tx.insertInvoice(invoice, at: now, event: "created", detail: detail)
-        try tx.setOrderInvoice(orderNumber: order.orderNumber, invoiceNumber: number)
-        for returned in try tx.pendingReturns(orderNumber: order.orderNumber) {
-            // Checked against the order when it arrived; should the credit still be refused,
-            // the invoice's history says why rather than the return waiting unseen.
-            if case .refused(let refusal) = try credit(returned, original: invoice, tx) {
-                try tx.apply(.noted("return not credited", detail: "return \(returned.returnNumber): \(refusal.found ?? refusal.expected)"),
-                             toInvoice: number, at: now)
-            }
-        }
-        return number
-    }
-
-    private func nextNumber(_ tx: any LedgerTransaction) throws -> String {
-        let series = factory.client.numberSeries
-        return series.number(try tx.nextSequence(series: series.name, first: series.first))
+        return .applied("order \(order.orderNumber) completed; " + (try making.whenInvoiced(order, customer: customer, tx)))
     }
 
     private func apply(_ returned: ReturnOrder, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
@@ -150,33 +135,9 @@ struct DocumentApplier {
             try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash)
             return .applied("return \(returned.returnNumber) recorded; credited when order \(returned.orderNumber) is invoiced")
         }
-        let outcome = try credit(returned, original: original.invoice, tx)
+        let outcome = try making.credit(returned, original: original.invoice, tx)
         if case .applied = outcome { try tx.markSeen(type: "return", key: returned.returnNumber, hash: hash) }
         return outcome
-    }
-
-    /// S6: the credit invoice for a return, always for review.
-    private func credit(_ returned: ReturnOrder, original: Invoice, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
-        if try tx.status(ofInvoice: original.number) == .credited {
-            return .refused(DocumentRefusal(field: "orderNumber", expected: "a return against an invoice not yet credited: invoice \(original.number) is credited in full",
-                                            found: returned.orderNumber))
-        }
-        let already = try tx.returnedQuantities(creditedInvoice: original.number)
-        let series = factory.client.numberSeries
-        // Checked with a placeholder number first, so a refusal takes no number from the series.
-        do {
-            _ = try factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: "0", at: now)
-        } catch {
-            return .refused(DocumentRefusal(field: nil, expected: "a return that matches invoice \(original.number)", found: error.reason))
-        }
-        let number = series.number(try tx.nextSequence(series: series.name, first: series.first))
-        let creditInvoice = try routing.routed(
-            factory.creditInvoice(for: returned, original: original, alreadyReturned: already, number: number, at: now),
-            customer: try tx.customer(original.customer.customerNumber), tx)
-        try tx.insertInvoice(creditInvoice, at: now, event: "created",
-                             detail: "credit for return \(returned.returnNumber) against invoice \(original.number); review required (rule S6)")
-        try tx.saveReturn(try Canonical(returned), creditInvoiceNumber: number, at: now)
-        return .applied("return \(returned.returnNumber) credited as \(number) (for review, rule S6)")
     }
 
     private func apply(_ payment: Payment, _ tx: any LedgerTransaction) throws -> DocumentOutcome {

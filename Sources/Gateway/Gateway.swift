@@ -65,6 +65,21 @@ public final class Gateway {
         public var publishingSeconds: Double
         /// What the run's `remind` documents gave, when it had any.
         public var reminders: ReminderSummary?
+        /// Invoices made for deliveries that waited: at a collective cut-off that has passed
+        /// (M2, M3), or once a desired delivery date passed (M7).
+        public var invoicedWhenDue: [String] = []
+    }
+
+    /// O2, M2–M7: every invoice due now for deliveries not yet invoiced, customer by customer
+    /// (each in its own transaction, so one customer's deliveries are in memory at a time).
+    func invoiceDueDeliveries() throws -> [String] {
+        let now = clock.now
+        let making = InvoiceMaking(factory: InvoiceFactory(client: configuration.client), routing: routing, now: now)
+        var invoiced: [String] = []
+        for customerNumber in try ledger.read({ try $0.customersWithUninvoicedOrders() }) {
+            invoiced += try ledger.write { tx in try making.invoiceDue(customerNumber: customerNumber, tx) }
+        }
+        return invoiced
     }
 
     /// The `remind` documents' reminders; each one not written says why in its history.
@@ -115,13 +130,17 @@ public final class Gateway {
         let intakeRunning = Flag(true)
         let started = DispatchTime.now()
         let publishing = BackgroundResult { [publisher] in try publisher.run(producing: { intakeRunning.value }) }
-        let intakeResult = Result { try intake.run() }
+        // Deliveries whose time has come are invoiced after the inbox's documents are in, while
+        // publishing still runs.
+        let intakeResult = Result { (try intake.run(), try invoiceDueDeliveries()) }
         intakeRunning.value = false
         let intakeDone = DispatchTime.now()
         let published = try publishing.result.get()
         let seconds = { (a: DispatchTime, b: DispatchTime) in Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
-        var summary = ProcessSummary(intake: try intakeResult.get(), publishing: published,
+        let (intakeSummary, invoicedWhenDue) = try intakeResult.get()
+        var summary = ProcessSummary(intake: intakeSummary, publishing: published,
                                      intakeSeconds: seconds(started, intakeDone), publishingSeconds: seconds(started, DispatchTime.now()))
+        summary.invoicedWhenDue = invoicedWhenDue
         summary.reminders = try requestedReminders()
         return summary
     }

@@ -37,7 +37,7 @@ enum PrintArtefacts {
         guard central else { return .success([pdf]) }
         let package = PrintPackage(invoice: invoice, client: configuration.client, pdfName: name, pages: document.pages,
                                    layout: configuration.printPackage)
-        let files = package.files(pdf: document.bytes, modified: invoice.createdAt, timeZone: configuration.client.zone)
+        let files = package.files(pdf: document.bytes, modified: invoice.createdAt, timeZone: configuration.client.timeZone)
         return .success(files.map { file in
             file.name == name ? pdf : Publisher.Output(fileName: file.name, folder: folder, parts: [file.bytes], label: file.label,
                                                        qualifier: file.name.hasSuffix(".zip") ? pdf.qualifier : nil)

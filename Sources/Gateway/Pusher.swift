@@ -44,7 +44,7 @@ struct Pusher {
         let files = try Dispatch.files(in: dispatch.home.outbox.appendingPathComponent(outboxFolder), destination: name,
                                        selection: selection, home: dispatch.home, ledger: dispatch.ledger)
         guard !files.isEmpty else { return }
-        let today = CivilDate(dispatch.clock.now, in: configuration.client.zone)
+        let today = CivilDate(dispatch.clock.now, in: configuration.client.timeZone)
         let route = Dispatch.Route(
             destination: name, label: name, retry: retry, handOverOneByOne: false, recordEvery: Self.recordEvery, inDoubt: nil,
             parcel: { file, invoice, earlier in

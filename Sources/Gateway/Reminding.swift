@@ -45,7 +45,7 @@ struct Reminding {
         let policy = configuration.distribution.reminders
         guard policy.enabled else { throw Disabled() }
         let now = clock.now
-        let today = CivilDate(now, in: configuration.client.zone)
+        let today = CivilDate(now, in: configuration.client.timeZone)
         var summary = ReminderSummary()
         // Decided in one read; the home's lock keeps them true until they are written.
         let due: [(InvoiceRecord, ReminderNotice, DistributionDecision)] = try ledger.read { tx in

@@ -110,19 +110,17 @@ public struct DocumentReader: Sendable {
             throw DocumentRefusal(field: f.path("days"), expected: "the days of the month for interval days-of-month, e.g. [5, 15, 25]")
         }
         result.lastDayOfMonth = try f.optionalBool("lastDayOfMonth")
-        result.startDate = try f.optionalDate("startDate")
-        if let time = try f.optionalText("time", maxLength: 5) {
-            // M4: a collective invoice is made at 22:00 at the latest.
-            let parts = time.split(separator: ":")
-            guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), parts[0].count == 2, parts[1].count == 2,
-                  (0...23).contains(h), (0...59).contains(m) else {
-                throw DocumentRefusal(field: f.path("time"), expected: "a time of day HH:MM", found: "\"\(time)\"")
-            }
-            guard h * 60 + m <= 22 * 60 else {
-                throw DocumentRefusal(field: f.path("time"), expected: "22:00 at the latest (rule M4)", found: "\"\(time)\"")
-            }
-            result.time = time
+        // M3: a collective schedule has a start date and a time of day.
+        result.startDate = try f.requiredDate("startDate")
+        let time = try f.requiredText("time", maxLength: 5)
+        guard let timeOfDay = TimeOfDay(time) else {
+            throw DocumentRefusal(field: f.path("time"), expected: "a time of day HH:MM", found: "\"\(time)\"")
         }
+        // M4: a collective invoice is made at 22:00 at the latest.
+        guard timeOfDay.minutesSinceMidnight <= 22 * 60 else {
+            throw DocumentRefusal(field: f.path("time"), expected: "22:00 at the latest (rule M4: no collective invoice is made between 22:01 and 23:59)", found: "\"\(time)\"")
+        }
+        result.time = timeOfDay.description
         if model == .collectiveOtherCustomer {
             result.payingCustomerNumber = try f.requiredIdentifier("payingCustomerNumber")
         }

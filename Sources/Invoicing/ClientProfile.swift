@@ -16,9 +16,9 @@ public struct ClientProfile: Sendable, Hashable, Codable {
     public var bic: String?
     /// "Godkänd för F-skatt": Swedish invoices must say so when it applies.
     public var approvedForFTax: Bool
-    /// The client's time zone identifier; checked at start-up, so `zone` always finds it.
-    public var timeZone: String
-    public var zone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Europe/Stockholm")! }
+    /// The one time zone that decides what "today", a schedule's time of day and a file name's
+    /// date mean (CONTRACT.md), parsed once from `client.timeZone`.
+    public var timeZone: TimeZone
     public var currency: String
     public var numberSeries: NumberSeries
     public var ocr: OCRSettings
@@ -29,7 +29,7 @@ public struct ClientProfile: Sendable, Hashable, Codable {
 
     public init(id: String, name: String, organisationNumber: String, vatNumber: String? = nil, address: PostalAddress,
                 email: String? = nil, phone: String? = nil, bankgiro: String? = nil, plusgiro: String? = nil,
-                iban: String? = nil, bic: String? = nil, approvedForFTax: Bool = true, timeZone: String = "Europe/Stockholm",
+                iban: String? = nil, bic: String? = nil, approvedForFTax: Bool = true, timeZone: TimeZone = ClientProfile.defaultTimeZone,
                 currency: String = "SEK", numberSeries: NumberSeries = NumberSeries(), ocr: OCRSettings = OCRSettings(),
                 roundToWholeKronor: Bool = true, defaults: InvoiceSettings = ClientProfile.builtInDefaults) {
         self.id = id
@@ -51,6 +51,8 @@ public struct ClientProfile: Sendable, Hashable, Codable {
         self.roundToWholeKronor = roundToWholeKronor
         self.defaults = defaults
     }
+
+    public static let defaultTimeZone = TimeZone(identifier: "Europe/Stockholm")!
 
     /// What applies when neither gateway.yml nor the customer says anything.
     public static let builtInDefaults = InvoiceSettings(

@@ -29,8 +29,12 @@ public struct InvoiceLine: Codable, Hashable, Sendable {
     public var discountAmount: Decimal
     /// grossAmount − discountAmount: the amount VAT is computed on.
     public var net: Decimal
+    /// The order the line was delivered on, on an invoice that covers several (M2); a credit
+    /// line names the order of the line it credits.
+    public var orderNumber: String?
 
-    public init(position: Int, articleNumber: String, description: String, quantity: Decimal, unit: String?, unitPrice: Decimal, discountPercent: Decimal?, vatRate: VATRate, grossAmount: Decimal, discountAmount: Decimal, net: Decimal) {
+    public init(position: Int, articleNumber: String, description: String, quantity: Decimal, unit: String?, unitPrice: Decimal, discountPercent: Decimal?, vatRate: VATRate, grossAmount: Decimal, discountAmount: Decimal, net: Decimal,
+                orderNumber: String? = nil) {
         self.position = position
         self.articleNumber = articleNumber
         self.description = description
@@ -42,6 +46,33 @@ public struct InvoiceLine: Codable, Hashable, Sendable {
         self.grossAmount = grossAmount
         self.discountAmount = discountAmount
         self.net = net
+        self.orderNumber = orderNumber
+    }
+}
+
+/// One order on a collective invoice (M2, M6): the heading of its group of lines.
+public struct InvoicedOrder: Codable, Hashable, Sendable {
+    public var orderNumber: String
+    /// The day the delivery was completed, in the client's time zone.
+    public var deliveryDate: CivilDate?
+    /// The customer who ordered (a department or subsidiary when another customer pays, M6).
+    public var orderedBy: String
+    public var orderedByName: String
+    public var yourReference: String?
+    public var ourReference: String?
+    public var externalOrderNumber: String?
+    public var endCustomerOrderNumber: String?
+
+    public init(orderNumber: String, deliveryDate: CivilDate?, orderedBy: String, orderedByName: String, yourReference: String? = nil,
+                ourReference: String? = nil, externalOrderNumber: String? = nil, endCustomerOrderNumber: String? = nil) {
+        self.orderNumber = orderNumber
+        self.deliveryDate = deliveryDate
+        self.orderedBy = orderedBy
+        self.orderedByName = orderedByName
+        self.yourReference = yourReference
+        self.ourReference = ourReference
+        self.externalOrderNumber = externalOrderNumber
+        self.endCustomerOrderNumber = endCustomerOrderNumber
     }
 }
 
@@ -113,9 +144,15 @@ public struct Invoice: Codable, Hashable, Sendable {
     public var emailOverride: String?
     /// Where it goes and why (D2, D9–D13); nil until resolved.
     public var distribution: DistributionDecision?
+    /// A collective invoice's orders (M2), in the order of its line groups; empty for an
+    /// invoice of one order made when it was completed (M1).
+    public var orders: [InvoicedOrder]
+    /// M6: the customer who ordered, when another customer (`customer`) pays.
+    public var orderingCustomerNumber: String?
 
     public init(number: String, kind: InvoiceKind, status: InvoiceStatus, customer: Customer, orderNumbers: [String], returnNumber: String?, creditedInvoiceNumber: String?, creditedInvoiceIssueDate: CivilDate?, issueDate: CivilDate, dueDate: CivilDate, currency: String, ocr: String, settings: ResolvedSettings, yourReference: String?, ourReference: String?, externalOrderNumber: String?, endCustomerOrderNumber: String?, invoiceEmail: String?, deliveryName: String?, deliveryAddress: PostalAddress?, deliveryDate: CivilDate?, paymentMethod: String?, lines: [InvoiceLine], totals: InvoiceTotals, createdAt: Date,
-                emailOverride: String? = nil, distribution: DistributionDecision? = nil) {
+                emailOverride: String? = nil, distribution: DistributionDecision? = nil, orders: [InvoicedOrder] = [],
+                orderingCustomerNumber: String? = nil) {
         self.number = number
         self.kind = kind
         self.status = status
@@ -143,5 +180,13 @@ public struct Invoice: Codable, Hashable, Sendable {
         self.createdAt = createdAt
         self.emailOverride = emailOverride
         self.distribution = distribution
+        self.orders = orders
+        self.orderingCustomerNumber = orderingCustomerNumber
     }
+
+    /// M6: the customer who pays, when it is not the one who ordered.
+    public var payingCustomerNumber: String? { orderingCustomerNumber == nil ? nil : customer.customerNumber }
+
+    /// Whether the invoice covers several orders, each a group of lines (M2).
+    public var isCollective: Bool { orders.count > 1 || orderingCustomerNumber != nil }
 }

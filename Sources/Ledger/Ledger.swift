@@ -157,11 +157,18 @@ public protocol LedgerTransaction {
     func uninvoicedCompletedOrders(customerNumber: String?) throws -> [Order]
     /// Completed orders waiting because their customer is not known yet.
     func ordersWaitingForCustomer() throws -> [Order]
+    /// The customers that have completed orders not invoiced yet.
+    func customersWithUninvoicedOrders() throws -> [String]
+    /// M3: the last cut-off made for a collective customer; nil before its first.
+    func lastCutOff(customerNumber: String) throws -> Date?
+    /// Records the cut-off made (nil forgets it: a new schedule starts afresh).
+    func setLastCutOff(_ cutOff: Date?, customerNumber: String) throws
 
     func saveReturn(_ returned: Canonical<ReturnOrder>, creditInvoiceNumber: String?, at: Date) throws
     func pendingReturns(orderNumber: String?) throws -> [ReturnOrder]
     func isReturnRecorded(_ number: String) throws -> Bool
-    func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal]
+    /// What credit invoices against an invoice have given back, per order and article.
+    func returnedQuantities(creditedInvoice: String) throws -> [DeliveredArticle: Decimal]
 
     /// The next number of a gap-free series; the caller's transaction makes it final.
     func nextSequence(series: String, first: Int) throws -> Int

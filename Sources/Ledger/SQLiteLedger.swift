@@ -137,6 +137,15 @@ public final class SQLiteLedger: Ledger {
                 CREATE TABLE reminder_requests (invoice_number TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v7-collective") { db in
+            // M2: the order a line of a collective invoice belongs to; M6: who ordered when
+            // another customer pays; the last cut-off made for each collective customer.
+            try db.execute(sql: """
+                ALTER TABLE invoice_lines ADD COLUMN order_number TEXT;
+                ALTER TABLE invoices ADD COLUMN ordering_customer TEXT;
+                CREATE TABLE collective_cut_offs (customer_number TEXT PRIMARY KEY, last_cut_off TEXT NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }
@@ -209,6 +218,8 @@ struct StoredInvoice: Codable {
     var createdAt: Date
     var emailOverride: String?
     var distribution: DistributionDecision?
+    var orders: [InvoicedOrder]?
+    var orderingCustomerNumber: String?
 
     init(_ i: Invoice) {
         number = i.number; kind = i.kind; status = i.status; orderNumbers = i.orderNumbers; returnNumber = i.returnNumber
@@ -218,6 +229,7 @@ struct StoredInvoice: Codable {
         endCustomerOrderNumber = i.endCustomerOrderNumber; invoiceEmail = i.invoiceEmail; deliveryName = i.deliveryName
         deliveryAddress = i.deliveryAddress; deliveryDate = i.deliveryDate; paymentMethod = i.paymentMethod; totals = i.totals; createdAt = i.createdAt
         emailOverride = i.emailOverride; distribution = i.distribution
+        orders = i.orders.isEmpty ? nil : i.orders; orderingCustomerNumber = i.orderingCustomerNumber
     }
 
     func invoice(customer: Customer, lines: [InvoiceLine]) -> Invoice {
@@ -227,7 +239,8 @@ struct StoredInvoice: Codable {
                 yourReference: yourReference, ourReference: ourReference, externalOrderNumber: externalOrderNumber,
                 endCustomerOrderNumber: endCustomerOrderNumber, invoiceEmail: invoiceEmail, deliveryName: deliveryName,
                 deliveryAddress: deliveryAddress, deliveryDate: deliveryDate, paymentMethod: paymentMethod, lines: lines, totals: totals,
-                createdAt: createdAt, emailOverride: emailOverride, distribution: distribution)
+                createdAt: createdAt, emailOverride: emailOverride, distribution: distribution, orders: orders ?? [],
+                orderingCustomerNumber: orderingCustomerNumber)
     }
 }
 
@@ -327,17 +340,38 @@ struct SQLiteTransaction: LedgerTransaction {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM returns WHERE number = ?"), arguments: [number]) ?? false
     }
 
-    func returnedQuantities(creditedInvoice: String) throws -> [String: Decimal] {
-        var result: [String: Decimal] = [:]
+    func returnedQuantities(creditedInvoice: String) throws -> [DeliveredArticle: Decimal] {
+        var result: [DeliveredArticle: Decimal] = [:]
         let rows = try Row.fetchAll(db, sql: """
-            SELECT l.article_number, l.quantity FROM invoice_lines l JOIN invoices i ON i.number = l.invoice_number
+            SELECT l.order_number, l.article_number, l.quantity FROM invoice_lines l JOIN invoices i ON i.number = l.invoice_number
             WHERE i.credited_invoice = ?
             """, arguments: [creditedInvoice])
         for row in rows {
             let quantity = Decimal(exactly: Substring(row["quantity"] as String)) ?? 0
-            result[row["article_number"], default: 0] += quantity
+            result[DeliveredArticle(orderNumber: row["order_number"], articleNumber: row["article_number"]), default: 0] += quantity
         }
         return result
+    }
+
+    func customersWithUninvoicedOrders() throws -> [String] {
+        try String.fetchAll(db, sql: """
+            SELECT DISTINCT customer_number FROM orders WHERE invoice_number IS NULL AND status = 'completed' ORDER BY customer_number
+            """)
+    }
+
+    func lastCutOff(customerNumber: String) throws -> Date? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT last_cut_off FROM collective_cut_offs WHERE customer_number = ?"),
+                            arguments: [customerNumber]).map(Date.init(ledgerText:))
+    }
+
+    func setLastCutOff(_ cutOff: Date?, customerNumber: String) throws {
+        guard let cutOff else {
+            return try run("DELETE FROM collective_cut_offs WHERE customer_number = ?", [customerNumber])
+        }
+        try run("""
+            INSERT INTO collective_cut_offs (customer_number, last_cut_off) VALUES (?, ?)
+            ON CONFLICT(customer_number) DO UPDATE SET last_cut_off = excluded.last_cut_off
+            """, [customerNumber, cutOff.ledgerText])
     }
 
     func nextSequence(series: String, first: Int) throws -> Int {
@@ -351,19 +385,19 @@ struct SQLiteTransaction: LedgerTransaction {
         let customerHash = try snapshot(invoice.customer)
         try run("""
             INSERT INTO invoices (number, kind, status, customer_number, credited_invoice, issue_date, due_date, currency,
-                net, vat, rounding, payable, ocr, customer_hash, body, created_at, method)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                net, vat, rounding, payable, ocr, customer_hash, body, created_at, method, ordering_customer)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [invoice.number, invoice.kind.rawValue, invoice.status.rawValue, invoice.customer.customerNumber,
                   invoice.creditedInvoiceNumber, invoice.issueDate.description, invoice.dueDate.description, invoice.currency,
                   t.net.plainText, t.vat.plainText, t.rounding.plainText, t.payable.plainText, invoice.ocr, customerHash,
-                  try encode(StoredInvoice(invoice)), at.ledgerText, invoice.method?.rawValue])
+                  try encode(StoredInvoice(invoice)), at.ledgerText, invoice.method?.rawValue, invoice.orderingCustomerNumber])
         for line in invoice.lines {
             try run("""
                 INSERT INTO invoice_lines (invoice_number, position, article_number, description, quantity, unit, unit_price,
-                    discount_percent, vat_rate, gross_amount, discount_amount, net) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    discount_percent, vat_rate, gross_amount, discount_amount, net, order_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [invoice.number, line.position, line.articleNumber, line.description, line.quantity.plainText, line.unit,
                       line.unitPrice.plainText, line.discountPercent?.plainText, line.vatRate.rawValue, line.grossAmount.plainText,
-                      line.discountAmount.plainText, line.net.plainText])
+                      line.discountAmount.plainText, line.net.plainText, line.orderNumber])
         }
         try appendHistory(invoice: invoice.number, HistoryEntry(at: at, status: invoice.status, event: event, detail: detail))
     }
@@ -394,7 +428,7 @@ struct SQLiteTransaction: LedgerTransaction {
                         quantity: decimal($0["quantity"]), unit: $0["unit"], unitPrice: decimal($0["unit_price"]),
                         discountPercent: ($0["discount_percent"] as String?).map(decimal),
                         vatRate: VATRate(rawValue: $0["vat_rate"]) ?? .twentyFive, grossAmount: decimal($0["gross_amount"]),
-                        discountAmount: decimal($0["discount_amount"]), net: decimal($0["net"]))
+                        discountAmount: decimal($0["discount_amount"]), net: decimal($0["net"]), orderNumber: $0["order_number"])
         }
     }
 
@@ -565,7 +599,11 @@ struct SQLiteTransaction: LedgerTransaction {
         var sql = "SELECT number, body, status, customer_hash, paid, reminder_count, reminder_date FROM invoices WHERE 1 = 1"
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let status { sql += " AND status = ?"; arguments.append(status.rawValue) }
-        if let customerNumber { sql += " AND customer_number = ?"; arguments.append(customerNumber) }
+        if let customerNumber {
+            sql += " AND (customer_number = ? OR ordering_customer = ?)"
+            arguments.append(customerNumber)
+            arguments.append(customerNumber)
+        }
         sql += " ORDER BY rowid"
         return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { try record($0, number: $0["number"]) }
     }

@@ -47,7 +47,7 @@ public struct EmailMessage: Sendable {
         return EmailMessage(fromName: fromName, fromAddress: fromAddress, to: to, replyTo: replyTo,
                             subject: template.text(kind.isEmpty ? "emailSubject" : kind + "EmailSubject", values),
                             text: template.text(kind.isEmpty ? "emailBody" : kind + "EmailBody", values),
-                            date: date ?? invoice.createdAt, timeZone: client.zone,
+                            date: date ?? invoice.createdAt, timeZone: client.timeZone,
                             messageID: "<\(localPart).\(uid)@\(domain)>", attachments: attachments)
     }
 

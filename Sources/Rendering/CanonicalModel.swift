@@ -47,7 +47,7 @@ public enum CanonicalModel {
     public static func build(_ invoice: Invoice, client: ClientProfile, values: [String: String] = [:]) -> [String: ModelValue] {
         [
             "settings": .object(values.mapValues { .text($0) }),
-            "invoice": invoiceValue(invoice, timeZone: client.zone),
+            "invoice": invoiceValue(invoice, timeZone: client.timeZone),
             "seller": sellerValue(client),
             "buyer": buyerValue(invoice.customer),
             "delivery": .object([

@@ -85,6 +85,9 @@ struct Process: ParsableCommand {
         let i = summary.intake, p = summary.publishing
         print("files: \(i.filesAccepted) accepted, \(i.filesPartlyRefused) refused in part, \(i.filesRefused) refused, \(i.filesDuplicate) duplicate")
         print("documents: \(i.documentsApplied) applied, \(i.documentsUnchanged) already known, \(i.documentsRefused) refused")
+        if !summary.invoicedWhenDue.isEmpty {
+            print("due now: \(summary.invoicedWhenDue.count) invoice\(summary.invoicedWhenDue.count == 1 ? "" : "s") for deliveries that waited for a cut-off or a desired delivery date (rules M2, M7)")
+        }
         print("invoices: \(p.published) published to outbox/, \(p.failed) failed (see failed/ and `gateway status`)")
         if let r = summary.reminders {
             print("reminders (remind documents): \(r.reminded.count) written, \(r.notReminded.count) not (the invoice's history says why)")

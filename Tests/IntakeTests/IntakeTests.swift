@@ -78,10 +78,27 @@ let goodOrder = """
     @Test func m4CollectiveTimeAfter2200IsRefused() {
         let customer = """
         {"type": "customer", "customerNumber": "K1", "kind": "organisation", "name": "X",
-         "invoiceSettings": {"invoicingModel": {"model": "collective", "interval": "daily", "time": "22:30"}}}
+         "invoiceSettings": {"invoicingModel": {"model": "collective", "interval": "daily", "startDate": "2026-12-01", "time": "22:01"}}}
         """
-        #expect(refusal(customer)?.field == "invoiceSettings.invoicingModel.time")
-        #expect(refusal(customer.replacingOccurrences(of: "22:30", with: "22:00")) == nil)
+        let refused = refusal(customer)
+        #expect(refused?.field == "invoiceSettings.invoicingModel.time")
+        #expect(refused?.expected.contains("M4") == true)
+        #expect(refusal(customer.replacingOccurrences(of: "22:01", with: "22:00")) == nil)
+        #expect(refusal(customer.replacingOccurrences(of: "22:01", with: "23:59"))?.field == "invoiceSettings.invoicingModel.time")
+        #expect(refusal(customer.replacingOccurrences(of: "22:01", with: "6:00"))?.field == "invoiceSettings.invoicingModel.time")
+    }
+
+    @Test func m3CollectiveScheduleNeedsStartDateAndTime() {
+        let customer = """
+        {"type": "customer", "customerNumber": "K1", "kind": "organisation", "name": "X",
+         "invoiceSettings": {"invoicingModel": {"model": "collective", "interval": "weekly", "startDate": "2026-12-01", "time": "18:00"}}}
+        """
+        #expect(refusal(customer) == nil)
+        #expect(refusal(customer.replacingOccurrences(of: "\"startDate\": \"2026-12-01\", ", with: ""))?.field == "invoiceSettings.invoicingModel.startDate")
+        #expect(refusal(customer.replacingOccurrences(of: ", \"time\": \"18:00\"", with: ""))?.field == "invoiceSettings.invoicingModel.time")
+        #expect(refusal(customer.replacingOccurrences(of: "weekly", with: "days-of-month"))?.field == "invoiceSettings.invoicingModel.days")
+        #expect(refusal(customer.replacingOccurrences(of: "\"collective\"", with: "\"collective-other-customer\""))?.field
+                == "invoiceSettings.invoicingModel.payingCustomerNumber")
     }
 
     @Test func duplicateKeysAreRefused() {

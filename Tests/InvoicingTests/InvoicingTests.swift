@@ -119,7 +119,7 @@ func line(_ price: String, _ quantity: String = "1", vat: VATRate = .twentyFive,
         let original = factory.invoice(for: order([line("100", "3")]), customer: customer, number: "1001", at: now)
         let returned = ReturnOrder(returnNumber: "R1", orderNumber: "1", completedAt: Date(), lines: [ReturnLine(articleNumber: "A", quantity: 2)])
         #expect(throws: InvoicingRefusal.self) {
-            try factory.creditInvoice(for: returned, original: original, alreadyReturned: ["A": 2], number: "1002", at: now)
+            try factory.creditInvoice(for: returned, original: original, alreadyReturned: [DeliveredArticle(orderNumber: nil, articleNumber: "A"): 2], number: "1002", at: now)
         }
     }
 

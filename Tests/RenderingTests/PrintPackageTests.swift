@@ -31,7 +31,7 @@ import Testing
     let pdf: [UInt8] = Array("%PDF-1.7 not really\n".utf8)
 
     @Test func byDefaultThePDFAndAJSONFileShareAStem() throws {
-        let files = package().files(pdf: pdf, modified: Date(), timeZone: client.zone)
+        let files = package().files(pdf: pdf, modified: Date(), timeZone: client.timeZone)
         #expect(files.map(\.name) == ["exempel_1001_pdf.pdf", "exempel_1001_pdf.json"])
         #expect(files[0].bytes == pdf)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(files[1].bytes)) as? [String: Any])
@@ -48,7 +48,7 @@ import Testing
             $0.xmlRoot = "Forsandelse"
             $0.fieldNames = ["invoiceNumber": "Fakturanummer", "recipient": "Mottagare", "postalCode": "Postnummer", "postage": "Porto"]
             $0.postage = "A"
-        }.files(pdf: pdf, modified: Date(), timeZone: client.zone)
+        }.files(pdf: pdf, modified: Date(), timeZone: client.timeZone)
         #expect(files.map(\.name) == ["exempel_1001_pdf.pdf", "exempel_1001_pdf.xml"])
         let document = try XMLDocument(data: Data(files[1].bytes))
         let root = try #require(document.rootElement())
@@ -64,7 +64,7 @@ import Testing
 
     @Test func aZipHoldsThePDFAndTheMetadata() throws {
         let modified = Instant.parse("2026-11-25T10:00:04+01:00")!
-        let files = package { $0.packaging = .zip }.files(pdf: pdf, modified: modified, timeZone: client.zone)
+        let files = package { $0.packaging = .zip }.files(pdf: pdf, modified: modified, timeZone: client.timeZone)
         #expect(files.map(\.name) == ["exempel_1001_pdf.zip"])
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
