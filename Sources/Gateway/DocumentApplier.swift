@@ -38,10 +38,11 @@ struct DocumentApplier {
     private func apply(_ customer: Customer, _ tx: any LedgerTransaction) throws -> DocumentOutcome {
         let canonical = try Canonical(customer)
         let hash = canonical.hash
-        if try tx.hasSeen(type: "customer", key: customer.customerNumber, hash: hash) {
+        // An earlier version sent again is a change back, not a repeat.
+        let previous = try tx.customer(customer.customerNumber)
+        if previous == customer, try tx.hasSeen(type: "customer", key: customer.customerNumber, hash: hash) {
             return .unchanged("customer \(customer.customerNumber) is already known with this content")
         }
-        let previous = try tx.customer(customer.customerNumber)
         let existed = previous != nil
         try tx.saveCustomer(canonical, at: now)
         try tx.markSeen(type: "customer", key: customer.customerNumber, hash: hash)

@@ -306,6 +306,8 @@ public final class Gateway {
         public var inbox: [(name: String, note: String?)]
         /// Entries the last run could not claim, read or move, and why.
         public var entriesNotTaken: [EntryProblemRecord]
+        /// Deliveries of known customers waiting for a cut-off, a payer or a date (M2, M6, M7).
+        public var waitingDeliveries: [WaitingDeliveries]
     }
 
     public func status() throws -> Status {
@@ -314,7 +316,7 @@ public final class Gateway {
             Status(counts: try tx.countsByStatus(), waitingOrders: try tx.ordersWaitingForCustomer(),
                    refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(),
                    failedDeliveries: try tx.failedDeliveries(), overpaid: try tx.overpaidInvoices(), inbox: inbox,
-                   entriesNotTaken: try tx.entryProblems())
+                   entriesNotTaken: try tx.entryProblems(), waitingDeliveries: try waitingDeliveries(tx))
         }
     }
 

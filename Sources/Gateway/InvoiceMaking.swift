@@ -61,7 +61,7 @@ struct InvoiceMaking {
                 let number = try nextNumber(tx)
                 let invoice = try routing.routed(
                     factory.collectiveInvoice(of: deliveries, orderedBy: customer, payer: payer, number: number, at: now), tx)
-                var detail = "collective invoice (rule M2) at the cut-off \(Self.local(cutOff, factory.timeZone)) of \(schedule): "
+                var detail = "collective invoice (rule M2) at the cut-off \(Instant.wallClock(cutOff, factory.timeZone)) of \(schedule): "
                     + "\(deliveries.count) deliver\(deliveries.count == 1 ? "y" : "ies")"
                 if let ordering = invoice.orderingCustomerNumber { detail += " ordered by \(ordering), paid by \(payer.customerNumber) (rule M6)" }
                 detail += (invoice.status == .review ? "; review required (rule S5)" : "") + "; " + invoice.distribution!.summary
@@ -89,7 +89,7 @@ struct InvoiceMaking {
         guard let next = schedule.firstCutOff(notBefore: from, after: try tx.lastCutOff(customerNumber: customer.customerNumber)) else {
             return "collected for a collective invoice (rule M2); the schedule \(schedule) has no coming cut-off"
         }
-        return "collected for the collective invoice at the cut-off \(Self.local(next, factory.timeZone)) (rule M2"
+        return "collected for the collective invoice at the cut-off \(Instant.wallClock(next, factory.timeZone)) (rule M2"
             + (from > now ? ", after its desired delivery date, rule M7)" : ")")
     }
 
@@ -98,15 +98,6 @@ struct InvoiceMaking {
         guard settings.invoicingModel.model == .collectiveOtherCustomer, let number = settings.invoicingModel.payingCustomerNumber,
               number != customer.customerNumber else { return customer }
         return try tx.customer(number)
-    }
-
-    /// A cut-off as the client's wall clock shows it, e.g. "2026-12-07 18:00 +01:00".
-    static func local(_ instant: Date, _ zone: TimeZone) -> String {
-        let offset = zone.secondsFromGMT(for: instant)
-        let shifted = Instant.format(instant.addingTimeInterval(TimeInterval(offset)))
-        let sign = offset < 0 ? "-" : "+"
-        let hours = abs(offset) / 3600, minutes = abs(offset) % 3600 / 60
-        return String(shifted.prefix(16)).replacingOccurrences(of: "T", with: " ") + " " + String(format: "%@%02d:%02d", sign, hours, minutes)
     }
 
     private func record(_ invoice: Invoice, of orders: [Order], detail: String, _ tx: any LedgerTransaction) throws {

@@ -122,6 +122,15 @@ public struct TimeOfDay: Hashable, Comparable, Sendable, CustomStringConvertible
 /// ISO 8601 instants with an offset, as the inbox contract requires. Parsed and written by
 /// hand: Foundation's formatters go through ICU and cost more than the rest of an order's intake.
 public enum Instant {
+    /// An instant as the wall clock in `zone` shows it, with the offset: "2026-12-07 18:00 +01:00".
+    public static func wallClock(_ instant: Date, _ zone: TimeZone) -> String {
+        let offset = zone.secondsFromGMT(for: instant)
+        let shifted = format(instant.addingTimeInterval(TimeInterval(offset)))
+        let sign = offset < 0 ? "-" : "+"
+        let hours = abs(offset) / 3600, minutes = abs(offset) % 3600 / 60
+        return shifted.prefix(10) + " " + shifted.dropFirst(11).prefix(5) + " " + sign + String(format: "%02d:%02d", hours, minutes)
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; nil for anything else.
     public static func parse(_ text: String) -> Date? {
         let b = Array(text.utf8)

@@ -111,6 +111,19 @@ public struct InvoiceTotals: Codable, Hashable, Sendable {
     }
 }
 
+extension InvoicedOrder {
+    /// "Order 5001, levererad 2026-12-03, beställd av K7 Avdelning Syd, er referens Eva": the
+    /// heading of an order's lines on a collective invoice (M2), naming who ordered when another
+    /// customer pays (M6); Peppol carries it as each line's note (BT-127).
+    public func heading(namingOrderer: Bool) -> String {
+        var parts = ["Order \(orderNumber)"]
+        if let deliveryDate { parts.append("levererad \(deliveryDate)") }
+        if namingOrderer { parts.append("beställd av \(orderedBy) \(orderedByName)") }
+        if let yourReference { parts.append("er referens \(yourReference)") }
+        return parts.joined(separator: ", ")
+    }
+}
+
 /// An invoice or credit invoice as the ledger keeps it and the renderers read it.
 public struct Invoice: Codable, Hashable, Sendable {
     public var number: String

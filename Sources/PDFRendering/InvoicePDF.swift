@@ -47,7 +47,18 @@ public struct InvoicePDF: Sendable {
             (CAIRO_PDF_METADATA_CREATE_DATE, Instant.format(invoice.createdAt)),
         ])
         let columns = Columns(width: canvas.width - 2 * Self.margin)
-        let rows = invoice.lines.map { line in Row(line: line, height: rowHeight(line, canvas, columns)) }
+        var rows: [Row] = []
+        let orders = Dictionary(invoice.orders.map { ($0.orderNumber, $0) }, uniquingKeysWith: { a, _ in a })
+        var group: String?
+        for line in invoice.lines {
+            if invoice.isCollective, let number = line.orderNumber, number != group, let order = orders[number] {
+                group = number
+                let heading = order.heading(namingOrderer: invoice.orderingCustomerNumber != nil)
+                rows.append(Row(heading: heading, height: canvas.measure(heading, width: canvas.width - 2 * Self.margin - 2 * mm,
+                                                                         font: Self.groupFont) + 2.6 * mm))
+            }
+            rows.append(Row(line: line, height: rowHeight(line, canvas, columns)))
+        }
         let totalsHeight = self.totalsHeight(invoice, reminder, canvas)
         // Lines per page: the first page starts below the address and references, later ones
         // below a short header; the totals need room after the last line.
@@ -178,8 +189,10 @@ public struct InvoicePDF: Sendable {
 
     // MARK: Lines
 
+    /// A line of the table, or the heading of an order's group of lines (M2).
     private struct Row {
-        let line: InvoiceLine
+        var line: InvoiceLine?
+        var heading: String?
         let height: Double
     }
 
@@ -198,6 +211,7 @@ public struct InvoicePDF: Sendable {
 
     private let headerRowHeight = 7 * mm
     private static let bodyFont = PDFCanvas.Font(size: 8.5)
+    private static let groupFont = PDFCanvas.Font(size: 8.5, bold: true)
 
     private func rowHeight(_ line: InvoiceLine, _ canvas: PDFCanvas, _ columns: Columns) -> Double {
         let description = canvas.measure(line.description, width: columns.description.width - 2 * mm, font: Self.bodyFont)
@@ -235,7 +249,12 @@ public struct InvoicePDF: Sendable {
         y += headerRowHeight
         let sign = credit ? Decimal(-1) : 1
         for row in rows {
-            let line = row.line
+            guard let line = row.line else {
+                canvas.text(row.heading ?? "", x: Self.margin + 1 * mm, y: y + 1 * mm, width: canvas.width - 2 * Self.margin - 2 * mm,
+                            font: Self.groupFont, colour: t.text)
+                y += row.height
+                continue
+            }
             let cells: [((x: Double, width: Double), String, PDFCanvas.Alignment)] = [
                 (columns.article, line.articleNumber, .left),
                 (columns.quantity, t.number(line.quantity), .right), (columns.unit, line.unit ?? "", .left),

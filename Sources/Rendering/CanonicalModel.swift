@@ -79,10 +79,19 @@ public enum CanonicalModel {
             "ocr": .text(invoice.ocr),
             "orderNumber": .text(invoice.orderNumbers.first),
             "orderNumbers": .text(invoice.orderNumbers.joined(separator: ", ")),
+            // Peppol references one purchase order per document (BT-13): a collective invoice of
+            // several orders names each line's order in the line's note instead (BT-127).
+            "singleOrderNumber": .text(invoice.orderNumbers.count == 1 ? invoice.orderNumbers[0] : nil),
+            "isCollective": .bool(invoice.isCollective),
+            "orderingCustomerNumber": .text(invoice.orderingCustomerNumber),
             "returnNumber": .text(invoice.returnNumber),
             "yourReference": .text(invoice.yourReference),
             // Never empty: Svefaktura requires a buyer's reference and Peppol one of this or an order reference.
             "buyerReference": .text(invoice.yourReference ?? invoice.customer.invoiceReference ?? invoice.customer.name),
+            // Your reference, or, when there is no single order to reference, `buyerReference`:
+            // Peppol needs one of the two (PEPPOL-EN16931-R003).
+            "buyerReferenceUnlessOrder": .text(invoice.yourReference
+                ?? (invoice.orderNumbers.count == 1 ? nil : invoice.customer.invoiceReference ?? invoice.customer.name)),
             "ourReference": .text(invoice.ourReference),
             "externalOrderNumber": .text(invoice.externalOrderNumber),
             "endCustomerOrderNumber": .text(invoice.endCustomerOrderNumber),
@@ -112,7 +121,7 @@ public enum CanonicalModel {
                 "signedPayable": .decimal(sign * t.payable),
             ]),
             "vatBreakdown": .list(t.vatBreakdown.map { vatValue($0, sign: sign) }, shape: vatShape),
-            "lines": .list(invoice.lines.map { lineValue($0, sign: sign) }, shape: lineShape),
+            "lines": .list(lines(of: invoice, sign: sign), shape: lineShape),
         ])
     }
 
@@ -135,9 +144,23 @@ public enum CanonicalModel {
         "rate": .integer(nil), "taxable": .decimal(nil), "amount": .decimal(nil), "signedTaxable": .decimal(nil), "signedAmount": .decimal(nil),
     ]
 
-    private static func lineValue(_ l: InvoiceLine, sign: Decimal) -> ModelValue {
+    private static func lines(of invoice: Invoice, sign: Decimal) -> [ModelValue] {
+        let orders = Dictionary(invoice.orders.map { ($0.orderNumber, $0) }, uniquingKeysWith: { a, _ in a })
+        let orderedByOther = invoice.orderingCustomerNumber != nil
+        return invoice.lines.map { line in
+            let order = line.orderNumber.flatMap { orders[$0] }
+            let note = invoice.isCollective ? order.map { $0.heading(namingOrderer: orderedByOther) } : nil
+            return lineValue(line, sign: sign, order: order, note: note)
+        }
+    }
+
+    private static func lineValue(_ l: InvoiceLine, sign: Decimal, order: InvoicedOrder?, note: String?) -> ModelValue {
         let vat = (l.net * l.vatRate.percent / 100).roundedToOre
         return .object([
+            "orderNumber": .text(l.orderNumber),
+            "deliveryDate": .date(order?.deliveryDate),
+            "orderedBy": .text(order?.orderedBy),
+            "orderNote": .text(note),
             "vatAmount": .decimal(vat),
             "signedNet": .decimal(sign * l.net),
             "signedQuantity": .decimal(sign * l.quantity),
@@ -161,6 +184,7 @@ public enum CanonicalModel {
         "unit": .text(nil), "unitPrice": .decimal(nil), "discountPercent": .decimal(nil), "discountAmount": .decimal(nil),
         "grossAmount": .decimal(nil), "net": .decimal(nil), "vatRate": .integer(nil), "vatAmount": .decimal(nil),
         "signedNet": .decimal(nil), "signedQuantity": .decimal(nil), "signedVatAmount": .decimal(nil),
+        "orderNumber": .text(nil), "deliveryDate": .date(nil), "orderedBy": .text(nil), "orderNote": .text(nil),
     ]
 
     private static func sellerValue(_ c: ClientProfile) -> ModelValue {
@@ -230,6 +254,11 @@ public enum CanonicalModel {
         invoice.returnNumber = "R-1"
         invoice.creditedInvoiceNumber = "1000"
         invoice.creditedInvoiceIssueDate = CivilDate("2026-11-01")
+        // A department's order that its parent pays (M6), so that the line-group fields show too.
+        invoice.orderingCustomerNumber = "K1001"
+        invoice.orders = [InvoicedOrder(orderNumber: order.orderNumber, deliveryDate: CivilDate("2026-11-21"), orderedBy: "K1001",
+                                        orderedByName: "Bygg & Co Syd", yourReference: order.yourReference)]
+        for index in invoice.lines.indices { invoice.lines[index].orderNumber = order.orderNumber }
         return build(invoice, client: client)
     }()
 

@@ -15,7 +15,7 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
         subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
-                      Push.self, Send.self, Credit.self, Remind.self, SFTP.self])
+                      Push.self, Send.self, Credit.self, Remind.self, Schedule.self, SFTP.self])
 }
 
 struct HomeOption: ParsableArguments {
@@ -208,13 +208,22 @@ struct Invoices: ParsableCommand {
             if json { return try Console.printJSON(view) }
             let i = record.invoice
             print("\(i.kind == .credit ? "Credit invoice" : "Invoice") \(i.number)  status \(i.status.rawValue)")
-            print("customer   \(i.customer.customerNumber) \(i.customer.name)")
+            print("customer   \(i.customer.customerNumber) \(i.customer.name)"
+                  + (i.orderingCustomerNumber.map { "  (pays for \($0), rule M6)" } ?? ""))
             print("orders     \(i.orderNumbers.joined(separator: ", "))" + (i.creditedInvoiceNumber.map { "  credits \($0)" } ?? ""))
+            if i.isCollective {
+                print("collective invoice of \(i.orders.count) order\(i.orders.count == 1 ? "" : "s") (rule M2):")
+                for order in i.orders {
+                    let lines = i.lines.filter { $0.orderNumber == order.orderNumber }
+                    print("  \(order.heading(namingOrderer: true)): \(lines.count) line\(lines.count == 1 ? "" : "s"), "
+                          + "\(lines.reduce(Decimal(0)) { $0 + $1.net }.fixed(2)) \(i.currency) net")
+                }
+            }
             print("issued     \(i.issueDate)  due \(i.dueDate)  OCR \(i.ocr)")
             print("method     \(view.method ?? "none (nothing can send it)") -> \(view.recipient ?? "-")")
             if let decidedBy = view.decidedBy { print("decided by \(decidedBy)") }
             for line in i.lines {
-                print("  \(pad(String(line.position), 3))\(pad(line.articleNumber, 12))\(pad(String(line.description.prefix(30)), 32))"
+                print("  \(pad(String(line.position), 3))\(i.isCollective ? pad(line.orderNumber ?? "", 10) : "")\(pad(line.articleNumber, 12))\(pad(String(line.description.prefix(30)), 32))"
                       + "\(pad(line.quantity.plainText, 8))\(pad(line.unitPrice.plainText, 10))\(pad("\(line.vatRate.rawValue)%", 5))\(line.net.fixed(2))")
             }
             print("net \(view.net)  vat \(view.vat)  rounding \(view.rounding)  payable \(view.payable) \(i.currency)")
@@ -237,6 +246,8 @@ struct Status: ParsableCommand {
     struct View: Encodable {
         var invoices: [String: Int]
         var waitingOrders: [[String: String]]
+        /// Deliveries of known customers waiting for a cut-off, a paying customer or a date (M2, M6, M7).
+        var waitingDeliveries: [WaitingView]
         var refusedFiles: [[String: String]]
         var failedInvoices: [[String: String]]
         /// D2: invoices no active method can take (also among `failedInvoices`).
@@ -249,12 +260,22 @@ struct Status: ParsableCommand {
         var schemaValidation: [String: Bool]
     }
 
+    struct WaitingView: Encodable {
+        var customerNumber: String
+        var orderNumbers: [String]
+        var nextCutOff: String?
+        var reason: String
+    }
+
     func run() throws {
         let gateway = try home.open()
         let s = try gateway.status()
         let view = View(
             invoices: Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
             waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
+            waitingDeliveries: s.waitingDeliveries.map {
+                WaitingView(customerNumber: $0.customerNumber, orderNumbers: $0.orderNumbers, nextCutOff: $0.nextCutOff.map(Instant.format), reason: $0.reason)
+            },
             refusedFiles: s.refusedFiles.map { ["name": $0.name, "at": Instant.format($0.at), "outcome": $0.reason] },
             failedInvoices: s.failedPublications.map { ["number": $0.number, "reason": $0.reason] },
             undeliverableInvoices: s.failedPublications.filter { $0.reason.hasPrefix("D2:") }.map { ["number": $0.number, "reason": $0.reason] },
@@ -272,6 +293,11 @@ struct Status: ParsableCommand {
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
         print("waiting orders (customer not known yet): \(s.waitingOrders.count)")
         for o in s.waitingOrders { print("  order \(o.orderNumber) waits for customer \(o.customerNumber)") }
+        print("deliveries not invoiced yet (cut-offs, paying customers, desired delivery dates): \(s.waitingDeliveries.reduce(0) { $0 + $1.orderNumbers.count })")
+        for w in s.waitingDeliveries {
+            let orders = w.orderNumbers.count <= 5 ? w.orderNumbers.joined(separator: ", ") : "\(w.orderNumbers.prefix(5).joined(separator: ", ")) and \(w.orderNumbers.count - 5) more"
+            print("  customer \(w.customerNumber): \(w.orderNumbers.count) (\(orders)): \(w.reason)")
+        }
         print("refused files: \(s.refusedFiles.count)")
         for f in s.refusedFiles { print("  \(f.name) (\(f.reason), \(Instant.format(f.at))): see refused/") }
         let undeliverable = s.failedPublications.filter { $0.reason.hasPrefix("D2:") }
@@ -523,12 +549,22 @@ struct InvoiceJSON: Encodable {
         var discountPercent: String?
         var vatRate: Int
         var net: String
+        /// The order the line was delivered on, on a collective invoice (M2).
+        var orderNumber: String?
     }
     struct History: Encodable { var at, status, event: String; var detail: String? }
+    struct Order: Encodable {
+        var orderNumber: String
+        var deliveryDate: String?
+        var orderedBy: String
+        var yourReference, ourReference, externalOrderNumber: String?
+    }
 
     var number, kind, customerNumber: String
     var payingCustomerNumber: String?
     var orderNumbers: [String]
+    /// A collective invoice's orders (M2): each with its delivery date, who ordered and references.
+    var orders: [Order]?
     var status: String
     var method, recipient: String?
     /// The rule that chose method and recipient, beginning with its ID ("D13: ...").
@@ -549,9 +585,13 @@ struct InvoiceJSON: Encodable {
         let i = record.invoice
         number = i.number
         kind = i.kind.rawValue
-        customerNumber = i.customer.customerNumber
-        payingCustomerNumber = nil
+        customerNumber = i.orderingCustomerNumber ?? i.customer.customerNumber
+        payingCustomerNumber = i.payingCustomerNumber
         orderNumbers = i.orderNumbers
+        orders = i.orders.isEmpty ? nil : i.orders.map {
+            Order(orderNumber: $0.orderNumber, deliveryDate: $0.deliveryDate?.description, orderedBy: $0.orderedBy,
+                  yourReference: $0.yourReference, ourReference: $0.ourReference, externalOrderNumber: $0.externalOrderNumber)
+        }
         status = i.status.rawValue
         method = i.method?.rawValue
         recipient = i.distribution?.recipient
@@ -573,8 +613,39 @@ struct InvoiceJSON: Encodable {
         if let history {
             lines = i.lines.map { Line(articleNumber: $0.articleNumber, description: $0.description, quantity: $0.quantity.plainText,
                                        unitPrice: $0.unitPrice.plainText, discountPercent: $0.discountPercent?.plainText,
-                                       vatRate: $0.vatRate.rawValue, net: $0.net.fixed(2)) }
+                                       vatRate: $0.vatRate.rawValue, net: $0.net.fixed(2), orderNumber: $0.orderNumber) }
             self.history = history.map { History(at: Instant.format($0.at), status: $0.status.rawValue, event: $0.event, detail: $0.detail) }
+        }
+    }
+}
+
+struct Schedule: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Collective invoicing schedules (rules M2-M6).", subcommands: [Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The coming cut-offs of a collective customer, in the client's time zone.")
+        @OptionGroup var home: HomeOption
+        @Argument(help: "The customer number.") var customer: String
+        @Option(help: "How many cut-offs to show.") var next = 10
+
+        func run() throws {
+            let gateway = try home.open()
+            let zone = gateway.configuration.client.timeZone
+            let s: CustomerSchedule
+            do { s = try gateway.schedule(of: customer, next: max(1, next)) } catch let error as ScheduleLookupError {
+                throw Console.fail(error.description)
+            }
+            print("customer \(s.customer.customerNumber) \(s.customer.name): \(s.schedule) (\(zone.identifier))")
+            if let payer = s.payingCustomerNumber {
+                print("paid by customer \(payer) (rule M6)" + (s.payingCustomerKnown ? "" : "; not known yet: deliveries wait until its customer document arrives"))
+            }
+            print("last cut-off made: " + (s.lastCutOff.map { Instant.wallClock($0, zone) } ?? "none yet"))
+            print("next cut-offs:")
+            for cut in s.next { print("  \(Instant.wallClock(cut, zone))") }
+            for skipped in s.skippedDays {
+                print("  skipped: \(String(format: "%04d-%02d", skipped.year, skipped.month)) has no day \(skipped.day)")
+            }
+            print("deliveries waiting: \(s.waitingOrders.count)" + (s.waitingOrders.isEmpty ? "" : " (\(s.waitingOrders.prefix(10).joined(separator: ", "))\(s.waitingOrders.count > 10 ? ", ..." : ""))"))
         }
     }
 }
