@@ -153,7 +153,12 @@ public struct InvoicePDF: Sendable {
         if t.blocks.references {
             if let r = invoice.yourReference { references.append((t.text("yourReference"), r)) }
             if let r = invoice.ourReference { references.append((t.text("ourReference"), r)) }
-            if !invoice.orderNumbers.isEmpty { references.append((t.text("orderNumbers"), invoice.orderNumbers.joined(separator: ", "))) }
+            if !invoice.orderNumbers.isEmpty {
+                // A collective invoice's orders head their own lines below; the header names the range.
+                let numbers = invoice.orderNumbers.count <= 3 ? invoice.orderNumbers.joined(separator: ", ")
+                    : "\(invoice.orderNumbers[0]) – \(invoice.orderNumbers[invoice.orderNumbers.count - 1]) (\(invoice.orderNumbers.count))"
+                references.append((t.text("orderNumbers"), numbers))
+            }
             if let r = invoice.externalOrderNumber { references.append((t.text("yourOrderNumber"), r)) }
         }
         if let date = invoice.deliveryDate { references.append((t.text("deliveryDate"), date.description)) }

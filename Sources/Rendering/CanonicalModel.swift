@@ -150,14 +150,16 @@ public enum CanonicalModel {
         return invoice.lines.map { line in
             let order = line.orderNumber.flatMap { orders[$0] }
             let note = invoice.isCollective ? order.map { $0.heading(namingOrderer: orderedByOther) } : nil
-            return lineValue(line, sign: sign, order: order, note: note)
+            return lineValue(line, sign: sign, order: order, note: note, orderReference: line.orderNumber ?? invoice.orderNumbers.first)
         }
     }
 
-    private static func lineValue(_ l: InvoiceLine, sign: Decimal, order: InvoicedOrder?, note: String?) -> ModelValue {
+    private static func lineValue(_ l: InvoiceLine, sign: Decimal, order: InvoicedOrder?, note: String?, orderReference: String?) -> ModelValue {
         let vat = (l.net * l.vatRate.percent / 100).roundedToOre
         return .object([
             "orderNumber": .text(l.orderNumber),
+            // The order the line was delivered on: its group's on a collective invoice, else the invoice's.
+            "orderReference": .text(orderReference),
             "deliveryDate": .date(order?.deliveryDate),
             "orderedBy": .text(order?.orderedBy),
             "orderNote": .text(note),
@@ -184,7 +186,7 @@ public enum CanonicalModel {
         "unit": .text(nil), "unitPrice": .decimal(nil), "discountPercent": .decimal(nil), "discountAmount": .decimal(nil),
         "grossAmount": .decimal(nil), "net": .decimal(nil), "vatRate": .integer(nil), "vatAmount": .decimal(nil),
         "signedNet": .decimal(nil), "signedQuantity": .decimal(nil), "signedVatAmount": .decimal(nil),
-        "orderNumber": .text(nil), "deliveryDate": .date(nil), "orderedBy": .text(nil), "orderNote": .text(nil),
+        "orderNumber": .text(nil), "deliveryDate": .date(nil), "orderedBy": .text(nil), "orderNote": .text(nil), "orderReference": .text(nil),
     ]
 
     private static func sellerValue(_ c: ClientProfile) -> ModelValue {

@@ -203,6 +203,30 @@ func collectiveCustomer(_ number: String, _ schedule: String, model: String = "c
         #expect(try gateway.invoices().map(\.invoice.orderNumbers) == [["O1"], ["O2"]])
     }
 
+    @Test func oneTimeZoneDecidesDatesSchedulesAndFileNames() throws {
+        // Auckland is 13 hours ahead in December: 12:30 UTC on the 1st is 01:30 on the 2nd there.
+        let home = try makeHome()
+        let url = home.appendingPathComponent("gateway.yml")
+        let config = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "client:\n", with: "client:\n  timeZone: Pacific/Auckland\n")
+        try Data(config.utf8).write(to: url)
+        let gateway = try Gateway(home: home, clock: clock)
+        _ = try process(gateway, at: "2026-12-01T12:30:00Z", [
+            collectiveCustomer("G1", #""interval": "daily", "startDate": "2026-12-01", "time": "18:00""#),
+            customer("K1"), delivery("O1", customer: "K1", completedAt: "2026-12-01T12:00:00Z"),
+            delivery("O2", customer: "G1", completedAt: "2026-12-01T12:00:00Z"),
+        ])
+        let running = try #require(try gateway.invoices().first?.invoice)
+        #expect(running.issueDate == CivilDate("2026-12-02"))
+        #expect(running.deliveryDate == CivilDate("2026-12-02"))
+        let file = try #require(try gateway.invoices().first?.files.first)
+        let xml = try String(contentsOf: home.appendingPathComponent(file), encoding: .utf8)
+        #expect(xml.contains("<cbc:IssueDate>2026-12-02</cbc:IssueDate>"))
+        // 18:00 in Auckland on the 2nd is 05:00 UTC on the 2nd.
+        #expect(try process(gateway, at: "2026-12-02T04:59:00Z").invoicedWhenDue.isEmpty)
+        #expect(try process(gateway, at: "2026-12-02T05:00:00Z").invoicedWhenDue.count == 1)
+        #expect(try gateway.schedule(of: "G1", next: 1).next == [Instant.parse("2026-12-03T05:00:00Z")!])
+    }
+
     /// Random deliveries over random schedules for a simulated year, `process` at random
     /// moments: every delivery on exactly one invoice, none before its cut-off or desired date,
     /// invoice numbers without gaps.
@@ -370,7 +394,13 @@ struct CollectiveInvoicingCommandLineTests {
         let xml = try String(contentsOfFile: try #require(paths.first { $0.contains(weekly) }), encoding: .utf8)
         #expect(!xml.contains("<cac:OrderReference>"))
         #expect(xml.contains("<cbc:Note>Order WEEK-24-1, levererad 2026-12-24, er referens Ref 24</cbc:Note>"))
-        if let result = officialValidation(paths) {
+        // Svefaktura names each line's own order (BuyersID) instead.
+        let svefaktura = try Subprocess.run("/bin/sh", ["-c", "GATEWAY_NOW='2026-12-31T21:00:00+01:00' '\(gatewayBinary.path)' render --mapping svefaktura --invoice \(weekly) --home '\(home.path)' 2>/dev/null"])
+        #expect(svefaktura.status == 0, "\(svefaktura.output)")
+        #expect(svefaktura.output.contains("<cac:BuyersID>WEEK-24-1</cac:BuyersID>") && svefaktura.output.contains("<cac:BuyersID>WEEK-30-1</cac:BuyersID>"))
+        let svefakturaFile = home.appendingPathComponent("weekly-svefaktura.xml")
+        try svefaktura.output.write(to: svefakturaFile, atomically: true, encoding: .utf8)
+        if let result = officialValidation(paths + [svefakturaFile.path]) {
             #expect(result.passed, "\(result.output)")
         } else {
             #expect(Bool(!Probes.haveOfficialValidator), "the validator is there but did not run")
