@@ -23,6 +23,8 @@ struct Publisher: Sendable {
     let configuration: GatewayConfiguration
     let clock: any GatewayClock
     var batchSize = 256
+    /// Bounds a batch of large invoices: what a batch holds in memory grows with its lines.
+    var batchLines = 8192
     var progress: (@Sendable (String) -> Void)?
 
     /// One file an invoice is published as, with what its history says of it.
@@ -53,7 +55,7 @@ struct Publisher: Sendable {
             // Read the flag before the queue: an intake that finished before this read has
             // committed everything this read can see.
             let more = producing()
-            let invoices = try ledger.read { try $0.invoicesToPublish(limit: batchSize) }
+            let invoices = try ledger.read { try $0.invoicesToPublish(limit: batchSize, lines: batchLines) }
             if invoices.isEmpty {
                 if !more { break }
                 Thread.sleep(forTimeInterval: 0.02)

@@ -198,8 +198,10 @@ public protocol LedgerTransaction {
     /// reminder's send is not undone by a credit).
     func waitingSince(invoice number: String) throws -> Date?
 
-    /// Invoices ready to be rendered and published that have no artefact yet, by number.
-    func invoicesToPublish(limit: Int) throws -> [Invoice]
+    /// Invoices ready to be rendered and published that have no artefact yet, by number: at
+    /// most `limit`, and none after the invoice that brings the batch to `lines` lines (so a
+    /// batch of large collective invoices stays as small in memory as one of ordinary ones).
+    func invoicesToPublish(limit: Int, lines: Int) throws -> [Invoice]
     func markPublished(invoice number: String, at: Date) throws
     func markPublishFailed(invoice number: String, at: Date, reason: String) throws
     /// Puts every invoice whose rendering failed back in the queue.

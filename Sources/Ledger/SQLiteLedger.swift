@@ -547,11 +547,20 @@ struct SQLiteTransaction: LedgerTransaction {
             .map { Date(ledgerText: $0) }
     }
 
-    func invoicesToPublish(limit: Int) throws -> [Invoice] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT number, body, status, customer_hash FROM invoices WHERE published = 0 AND publish_error IS NULL
+    func invoicesToPublish(limit: Int, lines lineBudget: Int) throws -> [Invoice] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT number, body, status, customer_hash,
+                   (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_number = invoices.number) AS line_count
+            FROM invoices WHERE published = 0 AND publish_error IS NULL
             AND status IN ('ready', 'paid') ORDER BY rowid LIMIT ?
-            """), arguments: [limit]).map { try invoice(from: $0) }
+            """), arguments: [limit])
+        var invoices: [Invoice] = []
+        var lines = 0
+        while lines < lineBudget, let row = try rows.next() {
+            lines += row["line_count"] as Int
+            invoices.append(try invoice(from: row))
+        }
+        return invoices
     }
 
     func markPublished(invoice number: String, at: Date) throws {

@@ -57,6 +57,29 @@ import Testing
         #expect(full.lines.map(\.orderNumber) == ["O1"])
     }
 
+    @Test func aPublishingBatchIsBoundedByItsLines() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).sqlite").path
+        let ledger = try SQLiteLedger(path: path)
+        let customer = Customer(customerNumber: "G1", kind: .organisation, name: "Grossist")
+        let factory = InvoiceFactory(client: client)
+        try ledger.write { tx in
+            try tx.saveCustomer(try Canonical(customer), at: now)
+            for number in 1001...1003 {
+                let orders = [order("O\(number)a", customer: "G1"), order("O\(number)b", customer: "G1")]
+                var invoice = factory.collectiveInvoice(of: orders, orderedBy: customer, payer: customer, number: "\(number)", at: now)
+                invoice.status = .ready
+                try tx.insertInvoice(invoice, at: now, event: "created", detail: nil)
+            }
+        }
+        func batch(limit: Int, lines: Int) throws -> [String] { try ledger.read { try $0.invoicesToPublish(limit: limit, lines: lines) }.map(\.number) }
+        #expect(try batch(limit: 10, lines: 100) == ["1001", "1002", "1003"])
+        #expect(try batch(limit: 2, lines: 100) == ["1001", "1002"])
+        // Two lines each: the invoice that reaches the budget is the batch's last; one always goes.
+        #expect(try batch(limit: 10, lines: 3) == ["1001", "1002"])
+        #expect(try batch(limit: 10, lines: 4) == ["1001", "1002"])
+        #expect(try batch(limit: 10, lines: 1) == ["1001"])
+    }
+
     @Test func theLastCutOffIsKeptPerCustomerAndCanBeForgotten() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).sqlite").path
         let ledger = try SQLiteLedger(path: path)
