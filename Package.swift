@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
@@ -50,8 +51,14 @@ let package = Package(
             "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Distribution", "Rendering", "PDFRendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `gateway run`: the watcher, the schedules and the stop, as a ServiceGroup over the pipeline.
+        .target(name: "GatewayService", dependencies: [
+            "Gateway", "GatewayCore", "Distribution",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "gateway", dependencies: [
-            "Gateway", "Delivery", "Distribution", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",
+            "Gateway", "GatewayService", "Delivery", "Distribution", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,6 +77,7 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Invoicing", "GatewayCore"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "Invoicing", "GatewayCore"]),
         .testTarget(name: "PDFRenderingTests", dependencies: ["PDFRendering", "Distribution", "Invoicing", "GatewayCore"]),
+        .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "Gateway", "GatewayTestKit", "Distribution", "GatewayCore"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayTestKit", "Checksums", "Delivery", "Distribution", "GatewayCore", "Invoicing", "Ledger", "Rendering", "PDFRendering", "CLibXML2"],
                     exclude: ["Golden"]),
     ]

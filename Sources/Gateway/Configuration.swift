@@ -51,6 +51,8 @@ public struct GatewayConfiguration: Sendable {
     public var printer: String?
     /// `distribution:`: active methods, reserve, undo time and reminders.
     public var distribution = DistributionSettings()
+    /// `service:`: how `gateway run` watches the inbox and how long it may take to stop.
+    public var service = ServiceSettings()
 
     public static let fileName = "gateway.yml"
 
@@ -125,7 +127,7 @@ public struct GatewayConfiguration: Sendable {
             }
             let top = Fields(members, numbersAsText: true)
             try top.allowOnly(["client", "schemas", "outbox", "ledger", "mappingValues", "destinations", "lockWaitSeconds", "pdf", "centralPrint", "email", "autogiro", "printing", "folders",
-                             "distribution"])
+                             "distribution", "service"])
             guard let c = try top.optionalObject("client") else {
                 throw DocumentRefusal(field: "client", expected: "the client's settings (name, organisationNumber, ...)", found: "nothing")
             }
@@ -229,6 +231,18 @@ public struct GatewayConfiguration: Sendable {
                     throw DocumentRefusal(field: "client.logo", expected: "a readable PNG file", found: "\"\(logo)\" (\(resolved) cannot be read)")
                 }
                 configuration.logoPath = resolved
+            }
+            if let service = try top.optionalObject("service") {
+                try service.allowOnly(["watch", "pollSeconds", "stopSeconds", "duePollSeconds"])
+                if let watch = try service.optionalText("watch", maxLength: 20) {
+                    guard let mode = ServiceSettings.Watch(rawValue: watch) else {
+                        throw DocumentRefusal(field: "service.watch", expected: "inotify, or poll (for a network file system)", found: "\"\(watch)\"")
+                    }
+                    configuration.service.watch = mode
+                }
+                if let seconds = try service.optionalInteger("pollSeconds", range: 1...3600) { configuration.service.pollInterval = .seconds(seconds) }
+                if let seconds = try service.optionalInteger("stopSeconds", range: 1...3600) { configuration.service.stopTimeout = .seconds(seconds) }
+                if let seconds = try service.optionalInteger("duePollSeconds", range: 1...3600) { configuration.service.dueInterval = .seconds(seconds) }
             }
             if let pdf = try top.optionalObject("pdf") {
                 try pdf.allowOnly(["template"])
@@ -443,4 +457,23 @@ public struct EmailSettings: Sendable {
 public struct AutogiroSettings: Sendable {
     public var customerNumber: String
     public var bankgiro: String
+}
+
+/// `service:` in gateway.yml: what `gateway run` needs beyond the batch commands.
+public struct ServiceSettings: Sendable, Equatable {
+    public enum Watch: String, Sendable {
+        /// The kernel says when a file is written or renamed into `inbox/`.
+        case inotify
+        /// The inbox is listed every `pollInterval`: for a network file system, where inotify
+        /// sees nothing another machine writes.
+        case poll
+    }
+    public var watch = Watch.inotify
+    public var pollInterval: Duration = .seconds(2)
+    /// How long SIGTERM waits for work in flight before the process stops anyway.
+    public var stopTimeout: Duration = .seconds(30)
+    /// How often the service looks for what time alone makes due: collective cut-offs (M2),
+    /// passed desired delivery dates (M7), sends whose undo time is over (D14).
+    public var dueInterval: Duration = .seconds(30)
+    public init() {}
 }

@@ -51,9 +51,9 @@ public struct DestinationSettings: Sendable {
     public var fileName: String
     /// An empty file written after each upload under the final name plus this suffix.
     public var doneMarker: String?
-    /// Minutes between runs, or times of day; read by the watching service.
+    /// Minutes between runs, or times of day in the client's time zone; `gateway run` keeps them.
     public var everyMinutes: Int?
-    public var timesOfDay: [String]
+    public var timesOfDay: [TimeOfDay]
     public var retry: RetryPolicy
 
     /// The endpoint with the key's passphrase read from its source now, so that a missing
@@ -120,14 +120,13 @@ public struct DestinationSettings: Sendable {
         let pattern = try f.optionalText("fileName", maxLength: 200) ?? "{name}"
         if pattern.contains("/") { throw DocumentRefusal(field: f.path("fileName"), expected: "a file name pattern without /", found: pattern) }
         var every: Int?
-        var times: [String] = []
+        var times: [TimeOfDay] = []
         if let schedule = try f.optionalObject("schedule") {
             try schedule.allowOnly(["every", "at"])
             every = try schedule.optionalInteger("every", range: 1...1440)
             if let at = schedule.members["at"], case .array(let items) = at {
                 for item in items {
-                    guard case .string(let time) = item, time.count == 5, time.dropFirst(2).first == ":",
-                          let h = Int(time.prefix(2)), let m = Int(time.suffix(2)), h < 24, m < 60 else {
+                    guard case .string(let text) = item, let time = TimeOfDay(text) else {
                         throw DocumentRefusal(field: schedule.path("at"), expected: "times of day HH:MM", found: item.shortDescription)
                     }
                     times.append(time)

@@ -50,6 +50,12 @@ public final class Gateway {
     /// Runs `body` holding the home's lock (one run at a time per home), waiting for another
     /// holder as `lockWaitSeconds` allows. Every operation that changes the ledger or the
     /// folders runs inside it; a long-lived caller (the service) takes it once around its life.
+    /// Takes the home for the life of this gateway, as `gateway run` does: refused at once
+    /// when another command or service holds it.
+    public func holdHome(as command: String) throws {
+        lock = try HomeLock.acquire(home, command: command, timeout: .zero)
+    }
+
     public func exclusively<T>(_ command: String, _ body: () throws -> T) throws -> T {
         if lock != nil { return try body() }
         lock = try HomeLock.acquire(home, command: command, timeout: configuration.lockWait)
@@ -218,6 +224,16 @@ public final class Gateway {
         }
         let selection: Dispatch.Selection = retryFailed ? .pendingAndFailed : .pending
         return try exclusively("push") { try deliver(sftp: sftp, folders: folders, mail: mail, print: print, selection: selection) }
+    }
+
+    /// The service's delivery run: these SFTP destinations and folders (those on a schedule
+    /// when it is due, the others after each publishing), and the e-mail relay and printer
+    /// when `mailAndPrint`. Sends inside their undo time stay held (D14).
+    public func push(only destinations: [String], mailAndPrint: Bool) throws -> PushSummary {
+        try exclusively("push") {
+            try deliver(sftp: destinations.filter { configuration.destinations[$0] != nil }, folders: destinations.filter { configuration.folders[$0] != nil },
+                        mail: mailAndPrint, print: mailAndPrint, selection: .pending)
+        }
     }
 
     /// Sends the files of these invoices now, whatever happened before: after a failed send,

@@ -10,9 +10,20 @@ public struct HomeBusy: Error, CustomStringConvertible {
     public let waited: Duration
     /// What the holder wrote into the lock file: its pid, command and start.
     public let holder: String?
+    /// What was asked for: `gateway process`, `gateway run`, ...
+    public var command = ""
+    /// The holder is `gateway run`, which keeps the home for its whole life.
+    public var byService: Bool { holder?.contains(HomeLock.serviceCommand) == true }
     public var description: String {
-        "the gateway home \(home) is busy: another gateway command holds it" + (holder.map { " (\($0))" } ?? "")
-            + "; waited \(waited.components.seconds) s (lockWaitSeconds in gateway.yml). Try again when it has finished."
+        guard byService else {
+            return "the gateway home \(home) is busy: another gateway command holds it" + (holder.map { " (\($0))" } ?? "")
+                + "; waited \(waited.components.seconds) s (lockWaitSeconds in gateway.yml). Try again when it has finished."
+        }
+        if command == "run" {
+            return "a gateway service already runs on \(home) (\(holder!)); one service per home. Stop it first (systemctl stop, or SIGTERM to its pid)."
+        }
+        return "a gateway service runs on \(home) (\(holder!)) and does this work itself: `gateway \(command)` is not needed while it runs. "
+            + "Stop the service first to run it by hand."
     }
 }
 
@@ -23,6 +34,7 @@ public struct HomeBusy: Error, CustomStringConvertible {
 /// run writes.
 public final class HomeLock {
     public static let fileName = ".gateway.lock"
+    static let serviceCommand = "`gateway run`"
     private let descriptor: Int32
 
     /// Takes the lock, waiting up to `timeout` for a holder to finish.
@@ -38,10 +50,11 @@ public final class HomeLock {
         // flock(2) has no time-out of its own; a short, growing pause between tries bounds the wait.
         var pause = Duration.milliseconds(10)
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, clock.now < deadline else {
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            // The service never lets go, so waiting for it would only delay the answer.
+            guard errno == EWOULDBLOCK || errno == EINTR, clock.now < deadline, holder?.contains(serviceCommand) != true else {
                 close(descriptor)
-                throw HomeBusy(home: home.root.path, waited: timeout, holder: holder?.isEmpty == false ? holder : nil)
+                throw HomeBusy(home: home.root.path, waited: timeout, holder: holder?.isEmpty == false ? holder : nil, command: command)
             }
             Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
             pause = min(pause * 2, .milliseconds(200))
@@ -50,6 +63,22 @@ public final class HomeLock {
         _ = ftruncate(descriptor, 0)
         _ = note.withCString { pwrite(descriptor, $0, strlen($0), 0) }
         return HomeLock(descriptor: descriptor)
+    }
+
+    /// What the running `gateway run` wrote into the lock ("pid 4711, `gateway run`, since
+    /// ..."), or nil when no service holds the home. Takes nothing: a probe with a shared lock
+    /// that is let go at once.
+    public static func service(of home: GatewayHome) -> String? {
+        let path = home.root.appendingPathComponent(fileName).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(descriptor, LOCK_UN)
+            return nil
+        }
+        let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return holder?.contains(serviceCommand) == true ? holder : nil
     }
 
     private init(descriptor: Int32) { self.descriptor = descriptor }

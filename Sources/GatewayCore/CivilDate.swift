@@ -186,3 +186,31 @@ public enum Instant {
         return day.description + "T" + String(format: "%02d:%02d:%02dZ", rest / 3600, rest % 3600 / 60, rest % 60)
     }
 }
+
+extension CivilDate {
+    /// The instant at which the wall clock in `zone` shows `time` on this day: the first of two
+    /// on the autumn night, the end of the gap on the spring night.
+    public func instant(at time: TimeOfDay, in zone: TimeZone) -> Date {
+        // The wall-clock reading as if it were UTC; the zone's offsets around it give the candidates.
+        let wall = Date(timeIntervalSince1970: TimeInterval(dayNumber * 86_400 + time.minutesSinceMidnight * 60))
+        let before = zone.secondsFromGMT(for: wall.addingTimeInterval(-14 * 3600))
+        let after = zone.secondsFromGMT(for: wall.addingTimeInterval(14 * 3600))
+        let candidates = Set([before, after]).map { wall.addingTimeInterval(TimeInterval(-$0)) }
+            .filter { zone.secondsFromGMT(for: $0) == Int(wall.timeIntervalSince1970 - $0.timeIntervalSince1970) }
+        if let first = candidates.min() { return first }
+        // In the gap: the transition lies between the reading taken with the later offset and
+        // with the earlier one; find it to the second.
+        var low = wall.addingTimeInterval(TimeInterval(-after)).timeIntervalSince1970
+        var high = wall.addingTimeInterval(TimeInterval(-before)).timeIntervalSince1970
+        while high - low > 1 {
+            let middle = ((low + high) / 2).rounded(.down)
+            if zone.secondsFromGMT(for: Date(timeIntervalSince1970: middle)) == before { low = middle } else { high = middle }
+        }
+        return Date(timeIntervalSince1970: high)
+    }
+
+    /// The first instant of the day in `zone` (the end of the gap where midnight does not exist).
+    public func start(in zone: TimeZone) -> Date {
+        instant(at: TimeOfDay(hour: 0, minute: 0)!, in: zone)
+    }
+}

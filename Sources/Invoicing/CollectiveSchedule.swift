@@ -58,7 +58,7 @@ public struct CollectiveSchedule: Sendable, Hashable {
 
     /// The instant of the cut-off on `day` (whether or not `day` is one of the schedule's).
     public func cutOff(on day: CivilDate) -> Date {
-        Self.instant(day, time, in: timeZone)
+        day.instant(at: time, in: timeZone)
     }
 
     /// The first cut-off at or after `instant` and, when `last` is given, after it.
@@ -125,27 +125,6 @@ public struct CollectiveSchedule: Sendable, Hashable {
         }
         return result
     }
-
-    /// The instant at which the wall clock in `zone` shows `time` on `day`: the first of two
-    /// on the autumn night, the end of the gap on the spring night.
-    static func instant(_ day: CivilDate, _ time: TimeOfDay, in zone: TimeZone) -> Date {
-        // The wall-clock reading as if it were UTC; the zone's offsets around it give the candidates.
-        let wall = Date(timeIntervalSince1970: TimeInterval(day.dayNumber * 86_400 + time.minutesSinceMidnight * 60))
-        let before = zone.secondsFromGMT(for: wall.addingTimeInterval(-14 * 3600))
-        let after = zone.secondsFromGMT(for: wall.addingTimeInterval(14 * 3600))
-        let candidates = Set([before, after]).map { wall.addingTimeInterval(TimeInterval(-$0)) }
-            .filter { zone.secondsFromGMT(for: $0) == Int(wall.timeIntervalSince1970 - $0.timeIntervalSince1970) }
-        if let first = candidates.min() { return first }
-        // In the gap: the transition lies between the reading taken with the later offset and
-        // with the earlier one; find it to the second.
-        var low = wall.addingTimeInterval(TimeInterval(-after)).timeIntervalSince1970
-        var high = wall.addingTimeInterval(TimeInterval(-before)).timeIntervalSince1970
-        while high - low > 1 {
-            let middle = ((low + high) / 2).rounded(.down)
-            if zone.secondsFromGMT(for: Date(timeIntervalSince1970: middle)) == before { low = middle } else { high = middle }
-        }
-        return Date(timeIntervalSince1970: high)
-    }
 }
 
 extension CollectiveSchedule: CustomStringConvertible {
@@ -166,12 +145,5 @@ extension CollectiveSchedule: CustomStringConvertible {
     static func weekdayName(_ day: CivilDate) -> String {
         // 1970-01-01 was a Thursday.
         ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"][((day.dayNumber % 7) + 7) % 7]
-    }
-}
-
-extension CivilDate {
-    /// The first instant of the day in `zone` (the end of the gap where midnight does not exist).
-    public func start(in zone: TimeZone) -> Date {
-        CollectiveSchedule.instant(self, TimeOfDay(hour: 0, minute: 0)!, in: zone)
     }
 }

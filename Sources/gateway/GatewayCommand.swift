@@ -6,15 +6,17 @@ import Gateway
 import GatewayCore
 import Intake
 import Invoicing
+import GatewayService
 import Ledger
+import Logging
 import Rendering
 
 @main
-struct GatewayCommand: ParsableCommand {
+struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
-        subcommands: [Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
+        subcommands: [Run.self, Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
                       Push.self, Send.self, Credit.self, Remind.self, Schedule.self, SFTP.self])
 }
 
@@ -258,6 +260,8 @@ struct Status: ParsableCommand {
         var inboxNotes: [[String: String]]
         var entriesNotTaken: [[String: String]]
         var schemaValidation: [String: Bool]
+        /// The `gateway run` holding the home (its pid and since when), or nil.
+        var service: String?
     }
 
     struct WaitingView: Encodable {
@@ -286,8 +290,10 @@ struct Status: ParsableCommand {
             inbox: s.inbox.map(\.name),
             inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } },
             entriesNotTaken: s.entriesNotTaken.map { ["name": $0.name, "reason": $0.reason, "at": Instant.format($0.at)] },
-            schemaValidation: Dictionary(uniqueKeysWithValues: gateway.schemaSets.map { ($0.set, $0.validated) }))
+            schemaValidation: Dictionary(uniqueKeysWithValues: gateway.schemaSets.map { ($0.set, $0.validated) }),
+            service: HomeLock.service(of: gateway.home))
         if json { return try Console.printJSON(view) }
+        print("service: " + (view.service.map { "running (\($0))" } ?? "not running (`gateway run` starts it)"))
         print("schema validation: " + gateway.schemaSets.map { "\($0.set) \($0.validated ? "on" : "OFF (no folder under `schemas:` in gateway.yml)")" }
             .joined(separator: ", "))
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))
@@ -386,6 +392,23 @@ struct Render: ParsableCommand {
         FileHandle.standardOutput.write(Data(document.bytes))
         for error in document.schemaErrors { Console.error("schema: \(error)") }
         if !document.schemaErrors.isEmpty { throw ExitCode(2) }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway as a service: files dropped in inbox/ become delivered invoices, destinations are pushed on their schedules, cut-offs are made on time.",
+        discussion: "Holds the home until SIGTERM or SIGINT (one service per home; `process` and `push` are refused meanwhile). gateway.yml `service:` sets watch (inotify or poll), pollSeconds, duePollSeconds and stopSeconds.")
+    @OptionGroup var home: HomeOption
+
+    func run() async throws {
+        let gateway = try home.open(warn: true)
+        do { try gateway.holdHome(as: "run") } catch { throw Console.fail("\(error)") }
+        var logger = Logger(label: "gateway") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .info
+        let service: GatewayService
+        do { service = try GatewayService(gateway: gateway, logger: logger) } catch { throw Console.fail("\(error)") }
+        try await service.run()
     }
 }
 

@@ -1,0 +1,74 @@
+import Distribution
+import Foundation
+import Gateway
+import GatewayCore
+import Logging
+import ServiceLifecycle
+
+/// `gateway run`: the gateway as one long-running process, a `ServiceGroup` of small services
+/// that share one worker, so that a run on the home is never two at once:
+/// - the inbox watcher: each change becomes a `process` run, then the unscheduled sends;
+/// - what time alone makes due (collective cut-offs M2, passed desired delivery dates M7,
+///   sends whose undo time is over D14), every `service.duePollSeconds`;
+/// - each SFTP destination with a `schedule`, at its times.
+/// SIGTERM and SIGINT stop it: each service finishes its job in hand; after
+/// `service.stopSeconds` a job still running is abandoned as a crash would leave it.
+public struct GatewayService: Sendable {
+    private let services: [any Service]
+    private let settings: ServiceSettings
+    private let logger: Logger
+
+    /// The gateway must hold its home already (`holdHome(as: "run")`).
+    public init(gateway: Gateway, logger: Logger) throws {
+        let configuration = gateway.configuration
+        let clock = gateway.clock
+        self.settings = configuration.service
+        self.logger = logger
+        let worker = GatewayWorker(gateway) { @Sendable [logger] in
+            logger.warning("stopped with a job in flight after the stop time-out; the next start resumes it")
+            exit(0)
+        }
+        let timeZone = configuration.client.timeZone
+        var scheduled: [(String, TransferSchedule)] = []
+        var unscheduled: [String] = configuration.folders.keys.sorted()
+        for (name, destination) in configuration.destinations.sorted(by: { $0.key < $1.key }) {
+            if let schedule = TransferSchedule(everyMinutes: destination.everyMinutes, timesOfDay: destination.timesOfDay, timeZone: timeZone) {
+                scheduled.append((name, schedule))
+            } else {
+                unscheduled.append(name)
+            }
+        }
+        let deliverUnscheduled = DeliveryRun(label: "unscheduled", worker: worker, logger: logger) { [unscheduled] in
+            try $0.push(only: unscheduled, mailAndPrint: true)
+        }
+        let changes: InboxChanges
+        switch settings.watch {
+        case .inotify: changes = try .inotify(gateway.home.inbox)
+        case .poll: changes = .polling(every: settings.pollInterval)
+        }
+        var services: [any Service] = [InboxWatcher(changes: changes, worker: worker, deliverUnscheduled: deliverUnscheduled, logger: logger)]
+        let dueInterval = TimeInterval(settings.dueInterval.components.seconds)
+        services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: {
+            let summary = try await worker.perform { try $0.process() }
+            if !summary.invoicedWhenDue.isEmpty {
+                logger.info("invoiced when due", metadata: ["invoices": "\(summary.invoicedWhenDue.joined(separator: " "))"])
+            }
+            try await deliverUnscheduled.run()
+        }, logger: logger))
+        for (name, schedule) in scheduled {
+            logger.info("destination on a schedule", metadata: ["destination": "\(name)", "schedule": "\(schedule)"])
+            let delivery = DeliveryRun(label: name, worker: worker, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }
+            services.append(PeriodicJob(name: "push \(name)", clock: clock, next: schedule.next(after:), job: delivery.run, logger: logger))
+        }
+        self.services = services
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops within `service.stopSeconds`.
+    public func run() async throws {
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = settings.stopTimeout
+        logger.info("gateway service started", metadata: ["pid": "\(getpid())", "watch": "\(settings.watch.rawValue)"])
+        try await ServiceGroup(configuration: configuration).run()
+        logger.info("gateway service stopped")
+    }
+}

@@ -1,0 +1,31 @@
+import Dispatch
+import Foundation
+import Gateway
+
+/// Where the service's work on the home happens, one job at a time and off the concurrency
+/// pool: a gateway run blocks on SQLite, libxml2 and sockets for as long as it takes.
+/// `@unchecked Sendable`: the gateway is only touched on the serial queue.
+final class GatewayWorker: @unchecked Sendable {
+    private let gateway: Gateway
+    private let queue = DispatchQueue(label: "gateway.worker")
+    /// Runs when the group gives up waiting on a job at the stop time-out.
+    private let abandon: @Sendable () -> Void
+
+    init(_ gateway: Gateway, abandon: @escaping @Sendable () -> Void) {
+        self.gateway = gateway
+        self.abandon = abandon
+    }
+
+    /// A job cannot stop half-way; when the service group's stop time-out cancels the wait,
+    /// `abandon` ends the process, leaving the job as a `kill -9` would, which every step is
+    /// built to resume from.
+    func perform<T: Sendable>(_ job: @escaping @Sendable (Gateway) throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { continuation.resume(with: Result { try job(self.gateway) }) }
+            }
+        } onCancel: {
+            abandon()
+        }
+    }
+}

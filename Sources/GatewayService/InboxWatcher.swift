@@ -1,0 +1,83 @@
+@preconcurrency import Dispatch
+import Foundation
+import Gateway
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Says when something may have arrived in `inbox/`: inotify's `IN_CLOSE_WRITE` (a writer
+/// finished) and `IN_MOVED_TO` (an atomic writer renamed into place), or a listing every
+/// `pollInterval` where inotify sees nothing (a network file system). One signal stands for
+/// any number of files: the run it starts takes every ready file.
+struct InboxChanges: AsyncSequence, Sendable {
+    typealias Element = Void
+    let stream: AsyncStream<Void>
+
+    struct Unwatchable: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String { "cannot watch \(path) with inotify: \(reason); set `service: {watch: poll}` in gateway.yml" }
+    }
+
+    static func inotify(_ inbox: URL) throws -> InboxChanges {
+        let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard descriptor >= 0 else { throw Unwatchable(path: inbox.path, reason: String(cString: strerror(errno))) }
+        guard inotify_add_watch(descriptor, inbox.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO)) >= 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw Unwatchable(path: inbox.path, reason: reason)
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: "gateway.inbox-watch"))
+        source.setEventHandler { @Sendable in
+            // Drain the events; their names do not matter, the run lists the inbox itself.
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while read(descriptor, &buffer, buffer.count) > 0 {}
+            continuation.yield()
+        }
+        source.setCancelHandler { @Sendable in close(descriptor) }
+        continuation.onTermination = { @Sendable _ in source.cancel() }
+        source.resume()
+        continuation.yield()   // the files already there
+        return InboxChanges(stream: stream)
+    }
+
+    static func polling(every interval: Duration) -> InboxChanges {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let ticker = Task {
+            while !Task.isCancelled {
+                continuation.yield()
+                try? await Task.sleep(for: interval)
+            }
+        }
+        continuation.onTermination = { @Sendable _ in ticker.cancel() }
+        return InboxChanges(stream: stream)
+    }
+
+    func makeAsyncIterator() -> AsyncStream<Void>.AsyncIterator { stream.makeAsyncIterator() }
+}
+
+/// The watcher: each change in `inbox/` becomes a `process` run (intake, invoices due,
+/// publishing), then the sends that are not on a schedule.
+struct InboxWatcher: Service {
+    let changes: InboxChanges
+    let worker: GatewayWorker
+    let deliverUnscheduled: DeliveryRun
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in changes.cancelOnGracefulShutdown() {
+            let summary = try await worker.perform { try $0.process() }
+            let intake = summary.intake
+            if intake.filesAccepted + intake.filesPartlyRefused + intake.filesRefused + intake.filesDuplicate > 0 || summary.publishing.published > 0 {
+                logger.info("processed the inbox", metadata: [
+                    "accepted": "\(intake.filesAccepted)", "partlyRefused": "\(intake.filesPartlyRefused)", "refused": "\(intake.filesRefused)",
+                    "duplicates": "\(intake.filesDuplicate)", "published": "\(summary.publishing.published)", "publishFailed": "\(summary.publishing.failed)",
+                ])
+            }
+            if summary.publishing.published > 0 { try await deliverUnscheduled.run() }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import GatewayCore
+import GatewayTestKit
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `gateway run` as its users run it: a child process on a home, files renamed into inbox/,
+/// a real sshd on the other side, stopped with SIGTERM.
+@Suite(.serialized, .enabled(if: haveBinary, "needs the gateway binary (swift build)"))
+struct GatewayRunTests {
+    /// A running `gateway run`; its log (stderr) in the home's service.log.
+    struct Service {
+        let home: URL
+        let process: Subprocess
+        init(home: URL) throws {
+            self.home = home
+            process = try Subprocess("/bin/sh", ["-c", "exec '\(gatewayBinary.path)' run --home '\(home.path)' 2>>'\(home.path)/service.log'"])
+        }
+        var log: String { (try? String(contentsOf: home.appendingPathComponent("service.log"), encoding: .utf8)) ?? "" }
+        /// SIGTERM, then the exit status and how long the stop took.
+        func stop() -> (status: Int32, seconds: Double) {
+            let start = Date()
+            kill(process.pid, SIGTERM)
+            let status = process.wait().status
+            return (status, Date().timeIntervalSince(start))
+        }
+    }
+
+    /// Waits up to `timeout` seconds for `condition`.
+    func eventually(_ timeout: Double = 20, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+
+    /// Written under a temporary name and renamed into place, as the contract asks of writers.
+    func dropByRename(_ text: String, as name: String, in home: URL) throws {
+        try drop(text, as: ".\(name).part", in: home)
+        let inbox = home.appendingPathComponent("inbox")
+        #expect(rename(inbox.appendingPathComponent(".\(name).part").path, inbox.appendingPathComponent(name).path) == 0)
+    }
+
+    func gateway(_ arguments: String, home: URL) throws -> (status: Int32, output: String) {
+        try Subprocess.run("/bin/sh", ["-c", "'\(gatewayBinary.path)' \(arguments) --home '\(home.path)' 2>&1"])
+    }
+
+    func remoteFiles(_ server: TestSFTPServer, _ folder: String = "pagero") -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: server.root + "/" + folder)) ?? []).sorted()
+    }
+
+    @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
+    func aFileDroppedInTheInboxIsInvoicedAndDeliveredWithoutACommand() throws {
+        let server = try #require(try TestSFTPServer())
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let home = try makeHome()
+        try addSettings(server.destination(), to: home)
+        // A file there before the start is taken too.
+        try drop("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "first.json", in: home)
+        let service = try Service(home: home)
+        #expect(eventually { remoteFiles(server).count == 1 }, "\(service.log)")
+
+        try dropByRename("[\(order("O2", customer: "K1")), \(order("O3", customer: "K1"))]", as: "second.json", in: home)
+        #expect(eventually { remoteFiles(server).count == 3 }, "\(service.log)")
+        #expect(!remoteFiles(server).contains { $0.hasPrefix(".") })
+
+        // One service per home; the batch commands say the service does their work; reading works.
+        let second = try gateway("run", home: home)
+        #expect(second.status != 0 && second.output.contains("a gateway service already runs on") && second.output.contains("pid \(service.process.pid)"),
+                "\(second.output)")
+        let process = try gateway("process", home: home)
+        #expect(process.status != 0 && process.output.contains("does this work itself"), "\(process.output)")
+        let push = try gateway("push", home: home)
+        #expect(push.status != 0 && push.output.contains("does this work itself"), "\(push.output)")
+        let status = try gateway("status", home: home)
+        #expect(status.status == 0 && status.output.contains("service: running (pid \(service.process.pid), `gateway run`, since"), "\(status.output)")
+        let list = try gateway("invoices list", home: home)
+        #expect(list.status == 0 && list.output.contains("1003"), "\(list.output)")
+
+        let stop = service.stop()
+        #expect(stop.status == 0, "\(service.log)")
+        #expect(stop.seconds < 10)
+        #expect(service.log.contains("gateway service started") && service.log.contains("gateway service stopped"), "\(service.log)")
+        // The home is free again.
+        #expect(try gateway("process", home: home).status == 0)
+        #expect(try gateway("status", home: home).output.contains("service: not running"))
+    }
+
+    @Test func pollingFindsFilesWhereInotifyCannotSee() throws {
+        let home = try makeHome()
+        try addSettings("service: {watch: poll, pollSeconds: 1}", to: home)
+        let service = try Service(home: home)
+        #expect(eventually { service.log.contains("watch=poll") }, "\(service.log)")
+        try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "orders.json", in: home)
+        #expect(eventually { files(in: home.appendingPathComponent("outbox/pagero")).count == 1 }, "\(service.log)")
+        #expect(service.stop().status == 0)
+    }
+
+    @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
+    func aScheduledDestinationRunsAtStartAndThenAtItsTimesOnly() throws {
+        let server = try #require(try TestSFTPServer())
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let home = try makeHome()
+        // Twice a day, at times this test does not reach (the next one is hours away at the least).
+        let now = Date()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Stockholm")!
+        let hour = calendar.component(.hour, from: now)
+        let times = [(hour + 6) % 24, (hour + 12) % 24].map { String(format: "%02d:00", $0) }
+        try addSettings(server.destination() + "\n    schedule: {at: [\(times.joined(separator: ", "))]}", to: home)
+        // Published while the service was down: the missed run delivers it at start.
+        try drop("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "first.json", in: home)
+        #expect(try gateway("process", home: home).status == 0)
+        let service = try Service(home: home)
+        #expect(eventually { remoteFiles(server).count == 1 }, "\(service.log)")
+        #expect(service.log.contains("destination=pagero schedule=at \(times.sorted().joined(separator: ", ")) (Europe/Stockholm)"), "\(service.log)")
+        // Published now: it waits in the outbox for the next time.
+        try dropByRename("[\(order("O2", customer: "K1"))]", as: "second.json", in: home)
+        #expect(eventually { service.log.contains("published=1") && service.log.contains("accepted=1") }, "\(service.log)")
+        sleep(1)
+        #expect(remoteFiles(server).count == 1)
+        #expect(files(in: home.appendingPathComponent("outbox/pagero")).filter { $0.hasSuffix(".xml") }.count == 1)
+        #expect(service.stop().status == 0)
+    }
+}
