@@ -27,6 +27,23 @@ public struct GatewayHome: Sendable {
         }
     }
 
+    /// Removes what a crash left under the temporary names atomic writes use (`.NAME.tmp`)
+    /// in the folders only the gateway writes: `outbox/` and its subfolders, `archive/`,
+    /// `refused/`, `duplicates/`, `failed/`. Never `inbox/`, where another program may be
+    /// writing right now. Returns the paths removed, relative to the home.
+    public func removeLeftoverTemporaries() throws -> [String] {
+        var removed: [String] = []
+        for folder in [outbox, archive, refused, duplicates, failed] {
+            guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else { continue }
+            for case let url as URL in walker where FileMoves.isTemporary(url.lastPathComponent) {
+                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+                try FileManager.default.removeItem(at: url)
+                removed.append(relative(url))
+            }
+        }
+        return removed.sorted()
+    }
+
     /// A path relative to the home, as listings show it.
     public func relative(_ url: URL) -> String {
         let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
@@ -36,10 +53,13 @@ public struct GatewayHome: Sendable {
 }
 
 enum FileMoves {
+    static func temporaryName(of name: String) -> String { ".\(name).tmp" }
+    static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.hasSuffix(".tmp") && name.count > 5 }
+
     /// Writes `bytes` under a temporary name in the same folder, flushes it, then renames it
     /// into place, so no reader ever sees a partial file under the final name.
     static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(temporaryName(of: url.lastPathComponent))
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])

@@ -15,6 +15,7 @@ import ServiceLifecycle
 /// `service.stopSeconds` a job still running is abandoned as a crash would leave it.
 public struct GatewayService: Sendable {
     private let services: [any Service]
+    private let worker: GatewayWorker
     private let settings: ServiceSettings
     private let logger: Logger
 
@@ -61,6 +62,7 @@ public struct GatewayService: Sendable {
             services.append(PeriodicJob(name: "push \(name)", clock: clock, next: schedule.next(after:), job: delivery.run, logger: logger))
         }
         self.services = services
+        self.worker = worker
     }
 
     /// Runs until SIGTERM or SIGINT, then stops within `service.stopSeconds`.
@@ -68,6 +70,9 @@ public struct GatewayService: Sendable {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.stopTimeout
         logger.info("gateway service started", metadata: ["pid": "\(getpid())", "watch": "\(settings.watch.rawValue)"])
+        for path in try await worker.perform({ try $0.home.removeLeftoverTemporaries() }) {
+            logger.notice("removed a temporary file a crash left", metadata: ["file": "\(path)"])
+        }
         try await ServiceGroup(configuration: configuration).run()
         logger.info("gateway service stopped")
     }

@@ -59,10 +59,15 @@ struct GatewayRunTests {
         try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
         let home = try makeHome()
         try addSettings(server.destination(), to: home)
-        // A file there before the start is taken too.
+        // A file there before the start is taken too; what a crash left half-written in the outbox is removed.
         try drop("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "first.json", in: home)
+        let leftover = home.appendingPathComponent("outbox/pagero/.test_1001_x.xml.tmp")
+        try FileManager.default.createDirectory(at: leftover.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("<Invoice".utf8).write(to: leftover)
         let service = try Service(home: home)
         #expect(eventually { remoteFiles(server).count == 1 }, "\(service.log)")
+        #expect(!FileManager.default.fileExists(atPath: leftover.path))
+        #expect(service.log.contains("file=outbox/pagero/.test_1001_x.xml.tmp"), "\(service.log)")
 
         try dropByRename("[\(order("O2", customer: "K1")), \(order("O3", customer: "K1"))]", as: "second.json", in: home)
         #expect(eventually { remoteFiles(server).count == 3 }, "\(service.log)")
