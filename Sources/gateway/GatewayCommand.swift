@@ -400,11 +400,14 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the gateway as a service: files dropped in inbox/ become delivered invoices, destinations are pushed on their schedules, cut-offs are made on time.",
         discussion: "Holds the home until SIGTERM or SIGINT (one service per home; `process` and `push` are refused meanwhile). gateway.yml `service:` sets watch (inotify or poll), pollSeconds, duePollSeconds and stopSeconds.")
     @OptionGroup var home: HomeOption
+    @Option(help: "text (default) or json: one JSON object per line.") var logFormat: String = "text"
 
     func run() async throws {
+        guard ["text", "json"].contains(logFormat) else { throw Console.fail("--log-format: expected text or json, found \(logFormat)") }
         let gateway = try home.open(warn: true)
         do { try gateway.holdHome(as: "run") } catch { throw Console.fail("\(error)") }
-        var logger = Logger(label: "gateway") { StreamLogHandler.standardError(label: $0) }
+        let json = logFormat == "json"
+        var logger = Logger(label: "gateway") { label -> any LogHandler in json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label) }
         logger.logLevel = .info
         let service: GatewayService
         do { service = try GatewayService(gateway: gateway, logger: logger) } catch { throw Console.fail("\(error)") }

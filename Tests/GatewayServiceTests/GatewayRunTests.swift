@@ -14,9 +14,9 @@ struct GatewayRunTests {
     struct Service {
         let home: URL
         let process: Subprocess
-        init(home: URL) throws {
+        init(home: URL, options: String = "") throws {
             self.home = home
-            process = try Subprocess("/bin/sh", ["-c", "exec '\(gatewayBinary.path)' run --home '\(home.path)' 2>>'\(home.path)/service.log'"])
+            process = try Subprocess("/bin/sh", ["-c", "exec '\(gatewayBinary.path)' run \(options) --home '\(home.path)' 2>>'\(home.path)/service.log'"])
         }
         var log: String { (try? String(contentsOf: home.appendingPathComponent("service.log"), encoding: .utf8)) ?? "" }
         /// SIGTERM, then the exit status and how long the stop took.
@@ -95,14 +95,20 @@ struct GatewayRunTests {
         #expect(try gateway("status", home: home).output.contains("service: not running"))
     }
 
-    @Test func pollingFindsFilesWhereInotifyCannotSee() throws {
+    @Test func pollingFindsFilesWhereInotifyCannotSeeAndTheLogCanBeJSON() throws {
         let home = try makeHome()
         try addSettings("service: {watch: poll, pollSeconds: 1}", to: home)
-        let service = try Service(home: home)
-        #expect(eventually { service.log.contains("watch=poll") }, "\(service.log)")
+        let service = try Service(home: home, options: "--log-format json")
+        #expect(eventually { service.log.contains(#""watch":"poll""#) }, "\(service.log)")
         try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "orders.json", in: home)
         #expect(eventually { files(in: home.appendingPathComponent("outbox/pagero")).count == 1 }, "\(service.log)")
         #expect(service.stop().status == 0)
+        let lines = service.log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(entries.count == lines.count && !entries.isEmpty, "\(service.log)")
+        #expect(entries.contains { $0["message"] == "processed the inbox" && $0["accepted"] == "1" && $0["published"] == "1" && $0["level"] == "info" },
+                "\(service.log)")
+        #expect(entries.allSatisfy { $0["time"] != nil })
     }
 
     @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
