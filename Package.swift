@@ -55,6 +55,7 @@ let package = Package(
         .target(name: "GatewayService", dependencies: [
             "Gateway", "GatewayCore", "Distribution",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gateway", dependencies: [

@@ -56,6 +56,13 @@ public final class Gateway {
         lock = try HomeLock.acquire(home, command: command, timeout: .zero)
     }
 
+    /// Gives the home this gateway holds to `successor` (a reload: the same home with its
+    /// configuration and mappings read again), without a moment in which neither holds it.
+    public func handOverHome(to successor: Gateway) {
+        successor.lock = lock
+        lock = nil
+    }
+
     public func exclusively<T>(_ command: String, _ body: () throws -> T) throws -> T {
         if lock != nil { return try body() }
         lock = try HomeLock.acquire(home, command: command, timeout: configuration.lockWait)

@@ -4,6 +4,7 @@ import Gateway
 import GatewayCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `gateway run`: the gateway as one long-running process, a `ServiceGroup` of small services
 /// that share one worker, so that a run on the home is never two at once:
@@ -11,7 +12,8 @@ import ServiceLifecycle
 /// - what time alone makes due (collective cut-offs M2, passed desired delivery dates M7,
 ///   sends whose undo time is over D14), every `service.duePollSeconds`;
 /// - each SFTP destination with a `schedule`, at its times.
-/// SIGTERM and SIGINT stop it: each service finishes its job in hand; after
+/// SIGHUP reads gateway.yml and the mappings again (a broken one is refused and the running
+/// configuration kept). SIGTERM and SIGINT stop it: each service finishes its job in hand; after
 /// `service.stopSeconds` a job still running is abandoned as a crash would leave it.
 public struct GatewayService: Sendable {
     private let services: [any Service]
@@ -61,6 +63,7 @@ public struct GatewayService: Sendable {
             let delivery = DeliveryRun(label: name, worker: worker, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }
             services.append(PeriodicJob(name: "push \(name)", clock: clock, next: schedule.next(after:), job: delivery.run, logger: logger))
         }
+        services.append(ConfigurationReload(worker: worker, logger: logger))
         self.services = services
         self.worker = worker
     }
@@ -75,5 +78,24 @@ public struct GatewayService: Sendable {
         }
         try await ServiceGroup(configuration: configuration).run()
         logger.info("gateway service stopped")
+    }
+}
+
+/// SIGHUP: the configuration, mappings and templates read again, for the jobs that follow.
+/// The watcher and the schedules keep the settings they started with (`service:`, a
+/// destination's `schedule`); changing those takes a restart.
+struct ConfigurationReload: Service {
+    let worker: GatewayWorker
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                try await worker.reload()
+                logger.notice("reloaded gateway.yml, the mappings and the templates")
+            } catch {
+                logger.error("refused the new configuration; the running one is kept", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

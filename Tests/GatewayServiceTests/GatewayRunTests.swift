@@ -49,8 +49,9 @@ struct GatewayRunTests {
         try Subprocess.run("/bin/sh", ["-c", "'\(gatewayBinary.path)' \(arguments) --home '\(home.path)' 2>&1"])
     }
 
+    /// The files under their final names (an upload in progress has a temporary one).
     func remoteFiles(_ server: TestSFTPServer, _ folder: String = "pagero") -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: server.root + "/" + folder)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: server.root + "/" + folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
     @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
@@ -71,7 +72,7 @@ struct GatewayRunTests {
 
         try dropByRename("[\(order("O2", customer: "K1")), \(order("O3", customer: "K1"))]", as: "second.json", in: home)
         #expect(eventually { remoteFiles(server).count == 3 }, "\(service.log)")
-        #expect(!remoteFiles(server).contains { $0.hasPrefix(".") })
+        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: server.root + "/pagero")) ?? []).count == 3 }, "a temporary name is left")
 
         // One service per home; the batch commands say the service does their work; reading works.
         let second = try gateway("run", home: home)
@@ -109,6 +110,36 @@ struct GatewayRunTests {
         #expect(entries.contains { $0["message"] == "processed the inbox" && $0["accepted"] == "1" && $0["published"] == "1" && $0["level"] == "info" },
                 "\(service.log)")
         #expect(entries.allSatisfy { $0["time"] != nil })
+    }
+
+    @Test func sighupReloadsTheConfigurationAndRefusesABrokenOne() throws {
+        let home = try makeHome()
+        let service = try Service(home: home)
+        #expect(eventually { service.log.contains("gateway service started") }, "\(service.log)")
+        let settings = home.appendingPathComponent("gateway.yml")
+        let original = try String(contentsOf: settings, encoding: .utf8)
+
+        // Broken: refused with the reason, and the service goes on as it was.
+        try (original + "\nnoSuchSetting: 1\n").write(to: settings, atomically: true, encoding: .utf8)
+        kill(service.process.pid, SIGHUP)
+        #expect(eventually { service.log.contains("refused the new configuration; the running one is kept") }, "\(service.log)")
+        #expect(service.log.contains("noSuchSetting"), "\(service.log)")
+        try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "first.json", in: home)
+        let pagero = home.appendingPathComponent("outbox/pagero")
+        #expect(eventually { files(in: pagero).count == 1 }, "\(service.log)")
+        #expect(try String(contentsOf: pagero.appendingPathComponent(files(in: pagero)[0]), encoding: .utf8).contains("urn:cen.eu:en16931:2017"))
+
+        // Fixed, with Svefaktura as the default format: the next invoice is made by it.
+        try original.replacingOccurrences(of: "format: peppol-bis3", with: "format: svefaktura").write(to: settings, atomically: true, encoding: .utf8)
+        kill(service.process.pid, SIGHUP)
+        #expect(eventually { service.log.contains("reloaded gateway.yml") }, "\(service.log)")
+        try dropByRename("[\(order("O2", customer: "K1"))]", as: "second.json", in: home)
+        #expect(eventually { files(in: pagero).count == 2 }, "\(service.log)")
+        let second = try #require(files(in: pagero).first { $0.contains("_1002_") })
+        #expect(try String(contentsOf: pagero.appendingPathComponent(second), encoding: .utf8).contains("urn:sfti:documents:BasicInvoice"))
+        // The reloaded gateway holds the home: the batch commands are still refused.
+        #expect(try gateway("process", home: home).output.contains("does this work itself"))
+        #expect(service.stop().status == 0)
     }
 
     @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
