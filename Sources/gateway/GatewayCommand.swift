@@ -126,12 +126,36 @@ struct Validate: ParsableCommand {
     }
 }
 
+/// While `gateway run` holds the home, an operator command goes to it as the contract's
+/// document through inbox/; returns false when no service runs (the command runs here).
+func handedToService(_ home: HomeOption, _ command: String, _ numbers: [String], extra: [String: String] = [:]) throws -> Bool {
+    let gatewayHome = GatewayHome(home.url)
+    guard let service = HomeLock.service(of: gatewayHome) else { return false }
+    let documents = numbers.map { ["type": command, "invoiceNumber": $0].merging(extra) { $1 } }
+    Console.error("a gateway service runs on this home (\(service)): handing `\(command)` to it through inbox/")
+    switch try ServiceHandOver(home: gatewayHome).submit(documents, command: command) {
+    case .applied:
+        let gateway = try home.open()
+        for number in numbers {
+            let last = try gateway.invoice(number)?.1.last
+            print("\(number): applied by the service" + (last.map { "; \($0.event)\($0.detail.map { ": " + $0 } ?? "")" } ?? ""))
+        }
+    case .refused(let report):
+        throw Console.fail("the service refused `\(command)`:\n\(report)")
+    case .waiting(let file):
+        throw Console.fail("the service has not finished \(file) within 60 s; it stays in the inbox and is applied when the service gets to it "
+                           + "(see `gateway invoices show N`)")
+    }
+    return true
+}
+
 struct Approve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Approve an invoice that waits for review (rule S5); it is published at once.")
     @OptionGroup var home: HomeOption
     @Argument(help: "The invoice number.") var number: String
 
     func run() throws {
+        if try handedToService(home, "approve", [number]) { return }
         switch try home.open(warn: true).approve(number) {
         case .applied(let text), .unchanged(let text): print(text)
         case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
@@ -467,6 +491,7 @@ struct Send: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
+        if try handedToService(home, "send", numbers, extra: template.map { ["template": $0] } ?? [:]) { return }
         let gateway = try home.open(warn: true)
         let summary: PushSummary
         do { summary = try gateway.send(numbers, template: template) } catch { throw Console.fail("\(error)") }
@@ -481,6 +506,7 @@ struct Credit: ParsableCommand {
     @Argument(help: "The invoice number.") var number: String
 
     func run() throws {
+        if try handedToService(home, "credit", [number]) { return }
         switch try home.open(warn: true).credit(number) {
         case .applied(let text), .unchanged(let text): print(text)
         case .refused(let refusal): throw Console.fail("\(number): \(refusal)")
@@ -496,6 +522,10 @@ struct Remind: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
+        if HomeLock.service(of: GatewayHome(home.url)) != nil, numbers.isEmpty {
+            throw Console.fail("a gateway service runs on this home: name the invoices to remind (`gateway remind N...`), which are handed to it")
+        }
+        if try handedToService(home, "remind", numbers) { return }
         let summary: ReminderSummary
         do { summary = try home.open(warn: true).remind(numbers.isEmpty ? nil : numbers) } catch { throw Console.fail("\(error)") }
         if json { return try Console.printJSON(summary) }

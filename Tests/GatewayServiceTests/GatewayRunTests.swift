@@ -112,6 +112,29 @@ struct GatewayRunTests {
         #expect(entries.allSatisfy { $0["time"] != nil })
     }
 
+    @Test func operatorCommandsAreHandedToTheServiceThroughTheInbox() throws {
+        let home = try makeHome()
+        let service = try Service(home: home)
+        try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "orders.json", in: home)
+        #expect(eventually { files(in: home.appendingPathComponent("outbox/pagero")).count == 1 }, "\(service.log)")
+
+        let credit = try gateway("credit 1001", home: home)
+        #expect(credit.status == 0 && credit.output.contains("handing `credit` to it through inbox/")
+                && credit.output.contains("1001: applied by the service"), "\(credit.output)")
+        let shown = try gateway("invoices show 1002", home: home)
+        #expect(shown.output.contains("1001"), "the credit invoice names the invoice it credits:\n\(shown.output)")
+
+        // Refused with the reason; the same command again is handed over again, not taken for a duplicate file.
+        for _ in 1...2 {
+            let unknown = try gateway("approve 9999", home: home)
+            #expect(unknown.status != 0 && unknown.output.contains("the service refused `approve`")
+                    && unknown.output.contains("invoiceNumber: expected the number of an invoice, found 9999"), "\(unknown.output)")
+        }
+        let all = try gateway("remind", home: home)
+        #expect(all.status != 0 && all.output.contains("name the invoices to remind"), "\(all.output)")
+        #expect(service.stop().status == 0)
+    }
+
     @Test func sighupReloadsTheConfigurationAndRefusesABrokenOne() throws {
         let home = try makeHome()
         let service = try Service(home: home)
