@@ -22,8 +22,11 @@ public struct HomeBusy: Error, CustomStringConvertible {
         if command == "run" {
             return "a gateway service already runs on \(home) (\(holder!)); one service per home. Stop it first (systemctl stop, or SIGTERM to its pid)."
         }
-        return "a gateway service runs on \(home) (\(holder!)) and does this work itself: `gateway \(command)` is not needed while it runs. "
-            + "Stop the service first to run it by hand."
+        if ["process", "push"].contains(command) {
+            return "a gateway service runs on \(home) (\(holder!)) and does this work itself: `gateway \(command)` is not needed while it runs. "
+                + "Stop the service first to run it by hand."
+        }
+        return "a gateway service runs on \(home) (\(holder!)); `gateway \(command)` changes the home and cannot run beside it: stop the service first."
     }
 }
 
