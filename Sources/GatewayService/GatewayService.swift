@@ -49,15 +49,10 @@ public struct GatewayService: Sendable {
         case .inotify: changes = try .inotify(gateway.home.inbox)
         case .poll: changes = .polling(every: settings.pollInterval)
         }
-        var services: [any Service] = [InboxWatcher(changes: changes, worker: worker, deliverUnscheduled: deliverUnscheduled, logger: logger)]
+        let processing = ProcessRun(worker: worker, deliverUnscheduled: deliverUnscheduled, logger: logger)
+        var services: [any Service] = [InboxWatcher(changes: changes, processing: processing)]
         let dueInterval = TimeInterval(settings.dueInterval.components.seconds)
-        services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: {
-            let summary = try await worker.perform { try $0.process() }
-            if !summary.invoicedWhenDue.isEmpty {
-                logger.info("invoiced when due", metadata: ["invoices": "\(summary.invoicedWhenDue.joined(separator: " "))"])
-            }
-            try await deliverUnscheduled.run()
-        }, logger: logger))
+        services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: processing.run, logger: logger))
         for (name, schedule) in scheduled {
             logger.info("destination on a schedule", metadata: ["destination": "\(name)", "schedule": "\(schedule)"])
             let delivery = DeliveryRun(label: name, worker: worker, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }

@@ -59,25 +59,40 @@ struct InboxChanges: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncStream<Void>.AsyncIterator { stream.makeAsyncIterator() }
 }
 
-/// The watcher: each change in `inbox/` becomes a `process` run (intake, invoices due,
-/// publishing), then the sends that are not on a schedule.
+/// The watcher: each change in `inbox/` becomes a `process` run.
 struct InboxWatcher: Service {
     let changes: InboxChanges
+    let processing: ProcessRun
+
+    func run() async throws {
+        for await _ in changes.cancelOnGracefulShutdown() {
+            try await processing.run()
+        }
+    }
+}
+
+/// One `process` run of the service (intake, invoices due, publishing), logged, then the sends
+/// that are not on a schedule.
+struct ProcessRun: Sendable {
     let worker: GatewayWorker
     let deliverUnscheduled: DeliveryRun
     let logger: Logger
 
     func run() async throws {
-        for await _ in changes.cancelOnGracefulShutdown() {
-            let summary = try await worker.perform { try $0.process() }
-            let intake = summary.intake
-            if intake.filesAccepted + intake.filesPartlyRefused + intake.filesRefused + intake.filesDuplicate > 0 || summary.publishing.published > 0 {
-                logger.info("processed the inbox", metadata: [
-                    "accepted": "\(intake.filesAccepted)", "partlyRefused": "\(intake.filesPartlyRefused)", "refused": "\(intake.filesRefused)",
-                    "duplicates": "\(intake.filesDuplicate)", "published": "\(summary.publishing.published)", "publishFailed": "\(summary.publishing.failed)",
-                ])
-            }
-            if summary.publishing.published > 0 { try await deliverUnscheduled.run() }
+        let summary = try await worker.perform { try $0.process() }
+        let intake = summary.intake
+        if intake.filesAccepted + intake.filesPartlyRefused + intake.filesRefused + intake.filesDuplicate > 0 || summary.publishing.published > 0 {
+            logger.info("processed the inbox", metadata: [
+                "accepted": "\(intake.filesAccepted)", "partlyRefused": "\(intake.filesPartlyRefused)", "refused": "\(intake.filesRefused)",
+                "duplicates": "\(intake.filesDuplicate)", "published": "\(summary.publishing.published)", "publishFailed": "\(summary.publishing.failed)",
+            ])
         }
+        for problem in intake.entriesNotTaken {
+            logger.warning("an inbox entry was not taken", metadata: ["file": "\(problem.name)", "reason": "\(problem.reason)"])
+        }
+        if !summary.invoicedWhenDue.isEmpty {
+            logger.info("invoiced when due", metadata: ["invoices": "\(summary.invoicedWhenDue.joined(separator: " "))"])
+        }
+        try await deliverUnscheduled.run()
     }
 }

@@ -9,6 +9,9 @@ public protocol Ledger: Sendable {
     @discardableResult
     func write<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
     func read<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T
+    /// A consistent copy of the whole ledger as of one moment, taken while others read and
+    /// write, to a new file at `path` (which must not exist yet).
+    func backup(to path: String) throws
 }
 
 public struct ProcessedFile: Sendable, Hashable {

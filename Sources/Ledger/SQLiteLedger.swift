@@ -41,6 +41,30 @@ public final class SQLiteLedger: Ledger {
         try pool.read { db in try body(SQLiteTransaction(db: db, customers: customers)) }
     }
 
+    /// SQLite's online backup into a temporary file beside the target, renamed into place
+    /// once complete, so a backup that stops half-way never looks like a whole one.
+    public func backup(to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: path,
+                NSLocalizedDescriptionKey: "\(path) exists already; a backup is written to a new file"])
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp").path
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let target = try DatabaseQueue(path: temporary)
+            try pool.backup(to: target)
+            try target.close()
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path,
+                NSLocalizedDescriptionKey: "cannot rename the backup into \(path): \(String(cString: strerror(errno)))"])
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

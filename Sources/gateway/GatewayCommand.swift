@@ -16,7 +16,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "The invoice gateway: order files in inbox/ become validated e-invoices in outbox/.",
-        subcommands: [Run.self, Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
+        subcommands: [Run.self, Backup.self, Process.self, Validate.self, Invoices.self, Approve.self, Status.self, Mappings.self, Render.self,
                       Push.self, Send.self, Credit.self, Remind.self, Schedule.self, SFTP.self])
 }
 
@@ -436,6 +436,21 @@ struct Run: AsyncParsableCommand {
         let service: GatewayService
         do { service = try GatewayService(gateway: gateway, logger: logger) } catch { throw Console.fail("\(error)") }
         try await service.run()
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the ledger to a new file, consistent as of one moment, also while a service or another command runs.")
+    @OptionGroup var home: HomeOption
+    @Argument(help: "The backup file to write (must not exist yet).") var file: String
+
+    func run() throws {
+        let gateway = try home.open()
+        let path = URL(fileURLWithPath: file).standardizedFileURL.path
+        do { try gateway.ledger.backup(to: path) } catch { throw Console.fail("\(error.localizedDescription)") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print("ledger copied to \(path) (\(size) bytes); restore by stopping the gateway and putting it in place of \(gateway.configuration.ledgerPath)")
     }
 }
 

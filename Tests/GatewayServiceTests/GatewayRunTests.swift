@@ -84,6 +84,13 @@ struct GatewayRunTests {
         #expect(push.status != 0 && push.output.contains("does this work itself"), "\(push.output)")
         let status = try gateway("status", home: home)
         #expect(status.status == 0 && status.output.contains("service: running (pid \(service.process.pid), `gateway run`, since"), "\(status.output)")
+        let backup = home.appendingPathComponent("backup.sqlite").path
+        let copied = try gateway("backup '\(backup)'", home: home)
+        #expect(copied.status == 0 && copied.output.contains("ledger copied to"), "\(copied.output)")
+        #expect(try gateway("invoices list", home: home).output == (try Subprocess.run("/bin/sh", ["-c",
+            "mkdir -p '\(home.path)/restored' && cp -r '\(home.path)/mappings' '\(home.path)/templates' '\(home.path)/restored/' && "
+            + "sed 's#^ledger:.*##' '\(home.path)/gateway.yml' > '\(home.path)/restored/gateway.yml' && cp '\(backup)' '\(home.path)/restored/ledger.sqlite' && "
+            + "'\(gatewayBinary.path)' invoices list --home '\(home.path)/restored' 2>&1"]).output))
         let list = try gateway("invoices list", home: home)
         #expect(list.status == 0 && list.output.contains("1003"), "\(list.output)")
 

@@ -80,6 +80,19 @@ import Testing
         #expect(try batch(limit: 10, lines: 1) == ["1001"])
     }
 
+    @Test func aBackupIsAWholeLedgerAndNeverOverwrites() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let ledger = try SQLiteLedger(path: folder.appendingPathComponent("ledger.sqlite").path)
+        let customer = Customer(customerNumber: "G1", kind: .organisation, name: "Grossist")
+        try ledger.write { tx in try tx.saveCustomer(try Canonical(customer), at: now) }
+        let copy = folder.appendingPathComponent("backup.sqlite").path
+        try ledger.backup(to: copy)
+        #expect(try SQLiteLedger(path: copy).read { try $0.customer("G1") }?.name == "Grossist")
+        #expect(throws: (any Error).self) { try ledger.backup(to: copy) }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".backup.sqlite.tmp").path))
+    }
+
     @Test func theLastCutOffIsKeptPerCustomerAndCanBeForgotten() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).sqlite").path
         let ledger = try SQLiteLedger(path: path)
