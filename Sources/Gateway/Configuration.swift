@@ -233,7 +233,11 @@ public struct GatewayConfiguration: Sendable {
                 configuration.logoPath = resolved
             }
             if let service = try top.optionalObject("service") {
-                try service.allowOnly(["watch", "pollSeconds", "stopSeconds", "duePollSeconds"])
+                try service.allowOnly(["watch", "pollSeconds", "stopSeconds", "duePollSeconds", "remindAt"])
+                if let text = try service.optionalText("remindAt", maxLength: 5) {
+                    guard let time = TimeOfDay(text) else { throw DocumentRefusal(field: "service.remindAt", expected: "a time of day HH:MM", found: "\"\(text)\"") }
+                    configuration.service.remindAt = time
+                }
                 if let watch = try service.optionalText("watch", maxLength: 20) {
                     guard let mode = ServiceSettings.Watch(rawValue: watch) else {
                         throw DocumentRefusal(field: "service.watch", expected: "inotify, or poll (for a network file system)", found: "\"\(watch)\"")
@@ -475,5 +479,8 @@ public struct ServiceSettings: Sendable, Equatable {
     /// How often the service looks for what time alone makes due: collective cut-offs (M2),
     /// passed desired delivery dates (M7), sends whose undo time is over (D14).
     public var dueInterval: Duration = .seconds(30)
+    /// When the day's payment reminders are written (D6–D8), on the client's wall clock, while
+    /// `distribution.reminders` is enabled.
+    public var remindAt = TimeOfDay(hour: 8, minute: 0)!
     public init() {}
 }

@@ -11,6 +11,7 @@ import UnixSignals
 /// - the inbox watcher: each change becomes a `process` run, then the unscheduled sends;
 /// - what time alone makes due (collective cut-offs M2, passed desired delivery dates M7,
 ///   sends whose undo time is over D14), every `service.duePollSeconds`;
+/// - the day's payment reminders at `service.remindAt` (D6–D8), when reminders are enabled;
 /// - each SFTP destination with a `schedule`, at its times.
 /// SIGHUP reads gateway.yml and the mappings again (a broken one is refused and the running
 /// configuration kept). SIGTERM and SIGINT stop it: each service finishes its job in hand; after
@@ -53,6 +54,16 @@ public struct GatewayService: Sendable {
         var services: [any Service] = [InboxWatcher(changes: changes, processing: processing)]
         let dueInterval = TimeInterval(settings.dueInterval.components.seconds)
         services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: processing.run, logger: logger))
+        if configuration.distribution.reminders.enabled {
+            let daily = TransferSchedule(everyMinutes: nil, timesOfDay: [settings.remindAt], timeZone: timeZone)!
+            services.append(PeriodicJob(name: "reminders", clock: clock, next: daily.next(after:), job: {
+                let summary = try await worker.perform { try $0.remind() }
+                if !summary.reminded.isEmpty {
+                    logger.info("reminders written", metadata: ["invoices": "\(summary.reminded.map(\.invoiceNumber).joined(separator: " "))"])
+                }
+                try await deliverUnscheduled.run()
+            }, logger: logger))
+        }
         for (name, schedule) in scheduled {
             logger.info("destination on a schedule", metadata: ["destination": "\(name)", "schedule": "\(schedule)"])
             let delivery = DeliveryRun(label: name, worker: worker, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }

@@ -142,6 +142,22 @@ struct GatewayRunTests {
         #expect(service.stop().status == 0)
     }
 
+    @Test func theDaysRemindersAreWrittenAtStartAndAtTheirTime() throws {
+        let home = try makeHome()
+        try addSettings("distribution: {reminders: {enabled: true, daysAfterDue: 5, fee: 60, newDueDays: 10}}\nservice: {remindAt: \"07:30\"}", to: home)
+        try drop("[\(customer("P1", kind: "person", extra: #", "invoiceSettings": {"distributionMethod": "own-printer"}"#)), \(order("O1", customer: "P1"))]",
+                 as: "1.json", in: home)
+        #expect(try Subprocess.run("/bin/sh", ["-c", "GATEWAY_NOW=2026-11-25T10:00:00+01:00 '\(gatewayBinary.path)' process --home '\(home.path)'"]).status == 0)
+        // Terms of 30 days: due 2026-12-25, a reminder due from 2026-12-30.
+        let service = try Subprocess("/bin/sh", ["-c", "GATEWAY_NOW=2027-01-04T12:00:00+01:00 exec '\(gatewayBinary.path)' run --home '\(home.path)' 2>>'\(home.path)/service.log'"])
+        let log = { (try? String(contentsOf: home.appendingPathComponent("service.log"), encoding: .utf8)) ?? "" }
+        #expect(eventually { log().contains("reminders written") }, "\(log())")
+        #expect(log().contains("invoices=1001"))
+        kill(service.pid, SIGTERM)
+        #expect(service.wait().status == 0)
+        #expect(try gateway("invoices show 1001", home: home).output.contains("reminder"))
+    }
+
     @Test func sighupReloadsTheConfigurationAndRefusesABrokenOne() throws {
         let home = try makeHome()
         let service = try Service(home: home)
