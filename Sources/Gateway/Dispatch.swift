@@ -37,6 +37,7 @@ struct Dispatch {
     let home: GatewayHome
     let ledger: any Ledger
     let clock: any GatewayClock
+    let gate: OutboxGate
     /// What publishing does for the invoices a delivery made `sent` (their O3 export).
     let afterSent: (String) throws -> Void
     var sleep: (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
@@ -76,7 +77,11 @@ struct Dispatch {
     }
 
     /// The files of an outbox folder that a run delivers, by the selection.
-    static func files(in folder: URL, destination: String, selection: Selection, home: GatewayHome, ledger: any Ledger) throws -> [URL] {
+    func files(in folder: URL, destination: String, selection: Selection) throws -> [URL] {
+        try gate.withLock { try Self.files(in: folder, destination: destination, selection: selection, home: home, ledger: ledger) }
+    }
+
+    private static func files(in folder: URL, destination: String, selection: Selection, home: GatewayHome, ledger: any Ledger) throws -> [URL] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         let files = names.map { folder.appendingPathComponent($0) }.filter { url in
             var isDirectory: ObjCBool = false

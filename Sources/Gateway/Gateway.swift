@@ -20,6 +20,8 @@ public final class Gateway {
     let routing: InvoiceRouting
     public var progress: (@Sendable (String) -> Void)?
     private var lock: HomeLock?
+    /// Shared with a successor after a reload, so that publishing and delivery keep one gate.
+    private var outboxGate = OutboxGate()
 
     /// Loads and checks everything before any file is touched: a wrong setting or a broken
     /// mapping stops here with the file, key or line to fix.
@@ -60,6 +62,7 @@ public final class Gateway {
     /// configuration and mappings read again), without a moment in which neither holds it.
     public func handOverHome(to successor: Gateway) {
         successor.lock = lock
+        successor.outboxGate = outboxGate
         lock = nil
     }
 
@@ -101,7 +104,7 @@ public final class Gateway {
         guard !requested.isEmpty else { return nil }
         var summary = ReminderSummary()
         if configuration.distribution.reminders.enabled {
-            summary = try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing)
+            summary = try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing, gate: outboxGate)
                 .run(numbers: requested)
         } else {
             summary.notReminded = requested.map { .init(invoiceNumber: $0, reason: Reminding.Disabled().description) }
@@ -138,7 +141,7 @@ public final class Gateway {
                                     routing: routing, crediting: crediting, redrawing: redrawing, clock: clock)
         intake.progress = progress
         intake.remindersEnabled = configuration.distribution.reminders.enabled
-        var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
+        var publisher = self.publisher
         publisher.progress = progress
         let intakeRunning = Flag(true)
         let started = DispatchTime.now()
@@ -167,9 +170,13 @@ public final class Gateway {
         let now = clock.now
         let outcome = try ledger.write { tx in try Operations.approve(number, at: now, tx) }
         if case .applied = outcome {
-            _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
+            _ = try publisher.run()
         }
         return outcome
+    }
+
+    var publisher: Publisher {
+        Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock, gate: outboxGate)
     }
 
     var redrawing: Redrawing {
@@ -187,7 +194,7 @@ public final class Gateway {
             let now = clock.now
             let outcome = try ledger.write { tx in try crediting.credit(number, at: now, tx) }
             if case .applied = outcome {
-                _ = try Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock).run()
+                _ = try publisher.run()
             }
             return outcome
         }
@@ -196,7 +203,7 @@ public final class Gateway {
     /// D6–D8: reminds every invoice that is due a reminder, or those named; `push` delivers them.
     public func remind(_ numbers: [String]? = nil) throws -> ReminderSummary {
         try exclusively("remind") {
-            try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing)
+            try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing, gate: outboxGate)
                 .run(numbers: numbers)
         }
     }
@@ -270,8 +277,7 @@ public final class Gateway {
     }
 
     private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
-        let publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock)
-        var dispatch = Dispatch(home: home, ledger: ledger, clock: clock, afterSent: publisher.publishExport(ofSent:))
+                var dispatch = Dispatch(home: home, ledger: ledger, clock: clock, gate: outboxGate, afterSent: publisher.publishExport(ofSent:))
         dispatch.progress = progress
         dispatch.held = try heldSends()
         var summary = PushSummary()

@@ -20,7 +20,7 @@ struct Mailer {
     var folder: URL { dispatch.home.outbox.appendingPathComponent(configuration.outboxFolders[DistributionMethod.email.rawValue] ?? "email") }
 
     func run(selection: Dispatch.Selection, _ summary: inout PushSummary) throws {
-        let files = try Dispatch.files(in: folder, destination: Self.destination, selection: selection, home: dispatch.home, ledger: dispatch.ledger)
+        let files = try dispatch.files(in: folder, destination: Self.destination, selection: selection)
         guard !files.isEmpty else { return }
         guard let settings = configuration.email else {
             summary.errors.append("\(files.count) e-mail(s) wait in \(dispatch.home.relative(folder))/: gateway.yml has no email relay (email: relay: ...)")

@@ -18,7 +18,7 @@ struct PrintQueue {
     var folder: URL { dispatch.home.outbox.appendingPathComponent(configuration.outboxFolders[DistributionMethod.ownPrinter.rawValue] ?? "print") }
 
     func run(selection: Dispatch.Selection, _ summary: inout PushSummary) throws {
-        let files = try Dispatch.files(in: folder, destination: Self.destination, selection: selection, home: dispatch.home, ledger: dispatch.ledger)
+        let files = try dispatch.files(in: folder, destination: Self.destination, selection: selection)
             .filter { $0.pathExtension == "pdf" }
         guard !files.isEmpty else { return }
         let route = Dispatch.Route(

@@ -20,12 +20,14 @@ extension Publisher {
         let now = clock.now
         do {
             let document = try catalog.render(record.invoice, client: configuration.client, format: artefact.format)
-            let paths = try Publisher.write(Publisher.Output(fileName: name, folder: folder, parts: document.parts,
-                                                             label: artefact.format, qualifier: nil), home: home)
-            try ledger.write { tx in
-                for path in paths { try tx.addFile(invoice: number, path: path) }
-                try tx.apply(.noted("exported", detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"),
-                             toInvoice: number, at: now)
+            try gate.withLock {
+                let paths = try Publisher.write(Publisher.Output(fileName: name, folder: folder, parts: document.parts,
+                                                                 label: artefact.format, qualifier: nil), home: home)
+                try ledger.write { tx in
+                    for path in paths { try tx.addFile(invoice: number, path: path) }
+                    try tx.apply(.noted("exported", detail: "\(artefact.format) written to \(paths.joined(separator: ", ")) for the finance system (rule O3)"),
+                                 toInvoice: number, at: now)
+                }
             }
         } catch let error as RenderError {
             try ledger.write { tx in

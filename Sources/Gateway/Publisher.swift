@@ -22,6 +22,7 @@ struct Publisher: Sendable {
     let templates: TemplateCatalog
     let configuration: GatewayConfiguration
     let clock: any GatewayClock
+    let gate: OutboxGate
     var batchSize = 256
     /// Bounds a batch of large invoices: what a batch holds in memory grows with its lines.
     var batchLines = 8192
@@ -71,14 +72,17 @@ struct Publisher: Sendable {
             // The files first, then what the ledger says of the whole batch in one transaction: a
             // crash in between leaves the invoices unpublished, and the next run writes the same
             // names again.
-            var steps: [Step] = []
-            for (invoice, result) in zip(invoices, results.values) {
-                if case .autogiro = result!, autogiroFile == nil {
-                    autogiroFile = "outbox/\(autogiro.folder)/" + (try autogiro.fileName(at: clock.now))
+            let steps = try gate.withLock {
+                var steps: [Step] = []
+                for (invoice, result) in zip(invoices, results.values) {
+                    if case .autogiro = result!, autogiroFile == nil {
+                        autogiroFile = "outbox/\(autogiro.folder)/" + (try autogiro.fileName(at: clock.now))
+                    }
+                    steps.append(try publish(invoice, result!, autogiroFile: autogiroFile, &summary))
                 }
-                steps.append(try publish(invoice, result!, autogiroFile: autogiroFile, &summary))
+                try ledger.write { tx in for step in steps { try step.record(tx) } }
+                return steps
             }
-            try ledger.write { tx in for step in steps { try step.record(tx) } }
             for case let number? in steps.map(\.exportOnceSent) { try publishExport(ofSent: number) }
             progress?("published \(summary.published), failed \(summary.failed)")
         }

@@ -41,8 +41,7 @@ struct Pusher {
     private func push(_ name: String, from outboxFolder: String, retry: RetryPolicy, selection: Dispatch.Selection,
                       placement: @escaping (URL, String?, CivilDate) -> String, transport: () throws -> any Transport,
                       _ summary: inout PushSummary) throws {
-        let files = try Dispatch.files(in: dispatch.home.outbox.appendingPathComponent(outboxFolder), destination: name,
-                                       selection: selection, home: dispatch.home, ledger: dispatch.ledger)
+        let files = try dispatch.files(in: dispatch.home.outbox.appendingPathComponent(outboxFolder), destination: name, selection: selection)
         guard !files.isEmpty else { return }
         let today = CivilDate(dispatch.clock.now, in: configuration.client.timeZone)
         let route = Dispatch.Route(

@@ -36,6 +36,7 @@ struct Reminding {
     let configuration: GatewayConfiguration
     let clock: any GatewayClock
     let routing: InvoiceRouting
+    let gate: OutboxGate
 
     struct Disabled: Error, CustomStringConvertible {
         var description: String { "reminders are off: set distribution.reminders.enabled: true in gateway.yml (rule D6)" }
@@ -89,20 +90,23 @@ struct Reminding {
             case .failure(let problem):
                 summary.notReminded.append(.init(invoiceNumber: invoice.number, reason: problem.reason))
             case .success(let outputs):
-                var paths: [String] = []
-                for output in outputs { paths += try Publisher.write(output, home: home) }
                 let folders = Set(outputs.map(\.folder))
                 let deliveredHere = folders.allSatisfy { configuration.isDeliveredByWriting(folder: $0) }
-                try ledger.write { tx in
-                    for path in paths { try tx.addFile(invoice: invoice.number, path: path) }
-                    let detail = "reminder \(notice.sequence) of \(notice.date), \(notice.amountDue(invoice).fixed(2)) \(invoice.currency) due \(notice.newDueDate)"
-                        + (notice.fee > 0 ? " (fee \(notice.fee.fixed(2)), no VAT)" : "") + "; " + decision.summary + "; "
-                        + zip(outputs, paths).map { "\($0.label) written to \($1)" }.joined(separator: "; ")
-                    try tx.apply(.reminded(on: notice.date, detail), toInvoice: invoice.number, at: now)
-                    if deliveredHere {
-                        let how = "delivered to " + folders.sorted().map { "outbox/\($0)/ (\(configuration.unservedNote(folder: $0)))" }.joined(separator: ", ")
-                        try tx.apply(.delivered(how: how, to: decision.recipient), toInvoice: invoice.number, at: now)
+                let paths = try gate.withLock {
+                    var paths: [String] = []
+                    for output in outputs { paths += try Publisher.write(output, home: home) }
+                    try ledger.write { tx in
+                        for path in paths { try tx.addFile(invoice: invoice.number, path: path) }
+                        let detail = "reminder \(notice.sequence) of \(notice.date), \(notice.amountDue(invoice).fixed(2)) \(invoice.currency) due \(notice.newDueDate)"
+                            + (notice.fee > 0 ? " (fee \(notice.fee.fixed(2)), no VAT)" : "") + "; " + decision.summary + "; "
+                            + zip(outputs, paths).map { "\($0.label) written to \($1)" }.joined(separator: "; ")
+                        try tx.apply(.reminded(on: notice.date, detail), toInvoice: invoice.number, at: now)
+                        if deliveredHere {
+                            let how = "delivered to " + folders.sorted().map { "outbox/\($0)/ (\(configuration.unservedNote(folder: $0)))" }.joined(separator: ", ")
+                            try tx.apply(.delivered(how: how, to: decision.recipient), toInvoice: invoice.number, at: now)
+                        }
                     }
+                    return paths
                 }
                 summary.reminded.append(.init(invoiceNumber: invoice.number, sequence: notice.sequence, method: decision.method!.rawValue,
                                               recipient: decision.recipient, amountDue: notice.amountDue(invoice).fixed(2), files: paths))

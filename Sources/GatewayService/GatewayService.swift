@@ -7,8 +7,10 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `gateway run`: the gateway as one long-running process, a `ServiceGroup` of small services
-/// that share one worker, so that a run on the home is never two at once:
-/// - the inbox watcher: each change becomes a `process` run, then the unscheduled sends;
+/// that share one worker with two lanes, intake and delivery (a run on the home is never two
+/// at once in a lane, and a slow server never holds up the inbox):
+/// - the inbox watcher: each change becomes a `process` run, which wakes the sends that are not
+///   on a schedule;
 /// - what time alone makes due (collective cut-offs M2, passed desired delivery dates M7,
 ///   sends whose undo time is over D14), every `service.duePollSeconds`;
 /// - the day's payment reminders at `service.remindAt` (D6–D8), when reminders are enabled;
@@ -45,23 +47,27 @@ public struct GatewayService: Sendable {
         let deliverUnscheduled = DeliveryRun(label: "unscheduled", worker: worker, logger: logger) { [unscheduled] in
             try $0.push(only: unscheduled, mailAndPrint: true)
         }
+        let (deliveryWanted, wakeDelivery) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let changes: InboxChanges
         switch settings.watch {
         case .inotify: changes = try .inotify(gateway.home.inbox)
         case .poll: changes = .polling(every: settings.pollInterval)
         }
-        let processing = ProcessRun(worker: worker, deliverUnscheduled: deliverUnscheduled, logger: logger)
-        var services: [any Service] = [InboxWatcher(changes: changes, processing: processing)]
+        let processing = ProcessRun(worker: worker, wakeDelivery: { wakeDelivery.yield() }, logger: logger)
+        var services: [any Service] = [
+            InboxWatcher(changes: changes, processing: processing, logger: logger),
+            UnscheduledDelivery(wanted: deliveryWanted, delivery: deliverUnscheduled, logger: logger),
+        ]
         let dueInterval = TimeInterval(settings.dueInterval.components.seconds)
         services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: processing.run, logger: logger))
         if configuration.distribution.reminders.enabled {
             let daily = TransferSchedule(everyMinutes: nil, timesOfDay: [settings.remindAt], timeZone: timeZone)!
             services.append(PeriodicJob(name: "reminders", clock: clock, next: daily.next(after:), job: {
-                let summary = try await worker.perform { try $0.remind() }
+                let summary = try await worker.perform(.intake) { try $0.remind() }
                 if !summary.reminded.isEmpty {
                     logger.info("reminders written", metadata: ["invoices": "\(summary.reminded.map(\.invoiceNumber).joined(separator: " "))"])
                 }
-                try await deliverUnscheduled.run()
+                wakeDelivery.yield()
             }, logger: logger))
         }
         for (name, schedule) in scheduled {
@@ -79,7 +85,7 @@ public struct GatewayService: Sendable {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.stopTimeout
         logger.info("gateway service started", metadata: ["pid": "\(getpid())", "watch": "\(settings.watch.rawValue)"])
-        for path in try await worker.perform({ try $0.home.removeLeftoverTemporaries() }) {
+        for path in try await worker.perform(.intake, { try $0.home.removeLeftoverTemporaries() }) {
             logger.notice("removed a temporary file a crash left", metadata: ["file": "\(path)"])
         }
         try await ServiceGroup(configuration: configuration).run()

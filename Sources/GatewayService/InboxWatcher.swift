@@ -59,27 +59,36 @@ struct InboxChanges: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncStream<Void>.AsyncIterator { stream.makeAsyncIterator() }
 }
 
-/// The watcher: each change in `inbox/` becomes a `process` run.
+/// The watcher: each change in `inbox/` becomes a `process` run. A run that fails (the ledger
+/// cannot be written, a disk is full) is logged and the next change tries again: the files stay
+/// in the inbox.
 struct InboxWatcher: Service {
     let changes: InboxChanges
     let processing: ProcessRun
+    let logger: Logger
 
     func run() async throws {
         for await _ in changes.cancelOnGracefulShutdown() {
-            try await processing.run()
+            do {
+                try await processing.run()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("processing the inbox failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }
 
-/// One `process` run of the service (intake, invoices due, publishing), logged, then the sends
-/// that are not on a schedule.
+/// One `process` run of the service (intake, invoices due, publishing), logged; then the sends
+/// that are not on a schedule are woken, to run in the delivery lane while intake goes on.
 struct ProcessRun: Sendable {
     let worker: GatewayWorker
-    let deliverUnscheduled: DeliveryRun
+    let wakeDelivery: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
-        let summary = try await worker.perform { try $0.process() }
+        let summary = try await worker.perform(.intake) { try $0.process() }
         let intake = summary.intake
         if intake.filesAccepted + intake.filesPartlyRefused + intake.filesRefused + intake.filesDuplicate > 0 || summary.publishing.published > 0 {
             logger.info("processed the inbox", metadata: [
@@ -93,6 +102,26 @@ struct ProcessRun: Sendable {
         if !summary.invoicedWhenDue.isEmpty {
             logger.info("invoiced when due", metadata: ["invoices": "\(summary.invoicedWhenDue.joined(separator: " "))"])
         }
-        try await deliverUnscheduled.run()
+        wakeDelivery()
+    }
+}
+
+/// The sends not on a schedule (e-mail, print, destinations without one), in the delivery
+/// lane each time intake wakes it; wakes that come while a run is busy make one more run.
+struct UnscheduledDelivery: Service {
+    let wanted: AsyncStream<Void>
+    let delivery: DeliveryRun
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in wanted.cancelOnGracefulShutdown() {
+            do {
+                try await delivery.run()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("delivery failed", metadata: ["run": "\(delivery.label)", "error": "\(error)"])
+            }
+        }
     }
 }

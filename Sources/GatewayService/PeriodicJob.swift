@@ -48,7 +48,7 @@ struct DeliveryRun: Sendable {
     let push: @Sendable (Gateway) throws -> PushSummary
 
     func run() async throws {
-        let summary = try await worker.perform(push)
+        let summary = try await worker.perform(.delivery, push)
         if summary.delivered + summary.failed + summary.held.count > 0 {
             logger.info("delivered", metadata: [
                 "run": "\(label)", "delivered": "\(summary.delivered)", "failed": "\(summary.failed)", "held": "\(summary.held.count)",

@@ -214,4 +214,24 @@ struct GatewayRunTests {
         #expect(files(in: home.appendingPathComponent("outbox/pagero")).filter { $0.hasSuffix(".xml") }.count == 1)
         #expect(service.stop().status == 0)
     }
+
+    @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
+    func aHangingServerHoldsUpItsSendsButNeverTheInbox() throws {
+        let server = try #require(try TestSFTPServer())
+        let silent = try SilentServer()
+        let home = try makeHome()
+        try addSettings(server.destination(port: silent.port, attempts: 1, timeout: 10), to: home)
+        let service = try Service(home: home)
+        let pagero = home.appendingPathComponent("outbox/pagero")
+        try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "first.json", in: home)
+        #expect(eventually { files(in: pagero).count == 1 }, "\(service.log)")
+        // The push of 1001 now waits up to 10 s for a server that never answers; the inbox goes on.
+        let dropped = Date()
+        try dropByRename("[\(order("O2", customer: "K1"))]", as: "second.json", in: home)
+        #expect(eventually(8) { files(in: pagero).count == 2 }, "\(service.log)")
+        #expect(Date().timeIntervalSince(dropped) < 8, "published behind the hanging push")
+        #expect(eventually(30) { service.log.contains("delivery failed") || service.log.contains("failed=") }, "\(service.log)")
+        #expect(try gateway("status", home: home).output.contains("1001"))
+        #expect(service.stop().status == 0)
+    }
 }
