@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
@@ -51,12 +54,16 @@ let package = Package(
             "GatewayCore", "Checksums", "Intake", "Invoicing", "Ledger", "Distribution", "Rendering", "PDFRendering", "Delivery", "Yams",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // `gateway run`: the watcher, the schedules and the stop, as a ServiceGroup over the pipeline.
+        // `gateway run`: the watcher, the schedules and the stop, as a ServiceGroup over the pipeline,
+        // with its metrics and health on a loopback HTTP address (Hummingbird: only this module).
         .target(name: "GatewayService", dependencies: [
-            "Gateway", "GatewayCore", "Distribution",
+            "Gateway", "GatewayCore", "Distribution", "Ledger",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "gateway", dependencies: [
             "Gateway", "GatewayService", "Delivery", "Distribution", "GatewayCore", "Intake", "Invoicing", "Ledger", "Rendering",

@@ -233,7 +233,14 @@ public struct GatewayConfiguration: Sendable {
                 configuration.logoPath = resolved
             }
             if let service = try top.optionalObject("service") {
-                try service.allowOnly(["watch", "pollSeconds", "stopSeconds", "duePollSeconds", "remindAt"])
+                try service.allowOnly(["watch", "pollSeconds", "stopSeconds", "duePollSeconds", "remindAt", "http"])
+                if let text = try service.optionalText("http", maxLength: 60) {
+                    guard let address = ServiceSettings.HTTPAddress(text) else {
+                        throw DocumentRefusal(field: "service.http", expected: "a loopback address and port, such as 127.0.0.1:9464 or [::1]:9464 "
+                                              + "(the endpoint has no log-in: put a proxy in front to reach it from elsewhere)", found: "\"\(text)\"")
+                    }
+                    configuration.service.http = address
+                }
                 if let text = try service.optionalText("remindAt", maxLength: 5) {
                     guard let time = TimeOfDay(text) else { throw DocumentRefusal(field: "service.remindAt", expected: "a time of day HH:MM", found: "\"\(text)\"") }
                     configuration.service.remindAt = time
@@ -482,5 +489,26 @@ public struct ServiceSettings: Sendable, Equatable {
     /// When the day's payment reminders are written (D6–D8), on the client's wall clock, while
     /// `distribution.reminders` is enabled.
     public var remindAt = TimeOfDay(hour: 8, minute: 0)!
+    /// Where `GET /metrics` and `GET /health` answer; nil: nowhere.
+    public var http: HTTPAddress?
     public init() {}
+
+    /// A loopback host and a port: what it serves has no log-in.
+    public struct HTTPAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init?(_ text: String) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            let isLoopbackV4 = octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
+            guard isLoopbackV4 || host == "::1" || host == "localhost" else { return nil }
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 }

@@ -43,6 +43,7 @@ struct Dispatch {
     var sleep: (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
     var random: () -> Double = { Double.random(in: 0...1) }
     var progress: ((String) -> Void)?
+    var events: GatewayEvents?
     /// Invoices whose send is held for the undo time (D14), with when each window closes.
     var held: [String: Date] = [:]
 
@@ -256,7 +257,11 @@ struct Dispatch {
             }
             return sent
         }
-        for (item, _) in delivered { try FileMoves.rename(item.file, to: Self.sentLocation(of: item.file)) }
+        for (item, receipt) in delivered {
+            try FileMoves.rename(item.file, to: Self.sentLocation(of: item.file))
+            events?(.delivered(destination: route.destination, file: item.path, invoice: item.invoice, placement: receipt.placement,
+                               bytes: receipt.bytes, alreadyThere: receipt.alreadyThere))
+        }
         for invoice in sent { try afterSent(invoice) }
     }
 
@@ -271,8 +276,13 @@ struct Dispatch {
         if !summary.errors.contains("\(destination): \(reason)") { summary.errors.append("\(destination): \(reason)") }
         for file in files {
             let now = clock.now
-            try ledger.write { tx in try tx.recordSendFailed(path: home.relative(file), destination: destination, reason: reason, at: now) }
+            let path = home.relative(file)
+            let invoice = try ledger.write { tx in
+                try tx.recordSendFailed(path: path, destination: destination, reason: reason, at: now)
+                return try tx.invoiceNumber(forFile: path)
+            }
             summary.failed += 1
+            events?(.sendFailed(destination: destination, file: path, invoice: invoice, reason: reason))
         }
     }
 

@@ -19,6 +19,8 @@ public final class Gateway {
     public let clock: any GatewayClock
     let routing: InvoiceRouting
     public var progress: (@Sendable (String) -> Void)?
+    /// Told of each file taken, invoice published and file delivered, once committed.
+    public var events: GatewayEvents?
     private var lock: HomeLock?
     /// Shared with a successor after a reload, so that publishing and delivery keep one gate.
     private var outboxGate = OutboxGate()
@@ -59,10 +61,12 @@ public final class Gateway {
     }
 
     /// Gives the home this gateway holds to `successor` (a reload: the same home with its
-    /// configuration and mappings read again), without a moment in which neither holds it.
+    /// configuration and mappings read again), without a moment in which neither holds it,
+    /// and with it the gate between publishing and delivery and who listens to its events.
     public func handOverHome(to successor: Gateway) {
         successor.lock = lock
         successor.outboxGate = outboxGate
+        successor.events = events
         lock = nil
     }
 
@@ -140,6 +144,7 @@ public final class Gateway {
         var intake = InboxProcessor(home: home, ledger: ledger, factory: InvoiceFactory(client: configuration.client),
                                     routing: routing, crediting: crediting, redrawing: redrawing, clock: clock)
         intake.progress = progress
+        intake.events = events
         intake.remindersEnabled = configuration.distribution.reminders.enabled
         var publisher = self.publisher
         publisher.progress = progress
@@ -176,7 +181,9 @@ public final class Gateway {
     }
 
     var publisher: Publisher {
-        Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock, gate: outboxGate)
+        var publisher = Publisher(home: home, ledger: ledger, catalog: catalog, templates: templates, configuration: configuration, clock: clock, gate: outboxGate)
+        publisher.events = events
+        return publisher
     }
 
     var redrawing: Redrawing {
@@ -279,6 +286,7 @@ public final class Gateway {
     private func deliver(sftp: [String], folders: [String], mail: Bool, print: Bool, selection: Dispatch.Selection) throws -> PushSummary {
                 var dispatch = Dispatch(home: home, ledger: ledger, clock: clock, gate: outboxGate, afterSent: publisher.publishExport(ofSent:))
         dispatch.progress = progress
+        dispatch.events = events
         dispatch.held = try heldSends()
         var summary = PushSummary()
         let pusher = Pusher(dispatch: dispatch, configuration: configuration)
@@ -337,16 +345,52 @@ public final class Gateway {
         public var entriesNotTaken: [EntryProblemRecord]
         /// Deliveries of known customers waiting for a cut-off, a payer or a date (M2, M6, M7).
         public var waitingDeliveries: [WaitingDeliveries]
+        /// When each destination last had a file delivered.
+        public var lastDeliveries: [String: Date]
+        /// What has waited longest: the oldest file in inbox/ (by its modification time) and
+        /// the invoice waiting longest to be published or sent.
+        public var oldestInboxFile: (name: String, since: Date)?
+        public var oldestWaitingInvoice: WaitingInvoice?
     }
 
     public func status() throws -> Status {
         let inbox = InboxProcessor.pending(home)
+        let oldestInboxFile = oldestFile(in: inbox)
         return try ledger.read { tx in
             Status(counts: try tx.countsByStatus(), waitingOrders: try tx.ordersWaitingForCustomer(),
                    refusedFiles: try tx.refusedFiles(), failedPublications: try tx.failedPublications(),
                    failedDeliveries: try tx.failedDeliveries(), overpaid: try tx.overpaidInvoices(), inbox: inbox,
-                   entriesNotTaken: try tx.entryProblems(), waitingDeliveries: try waitingDeliveries(tx))
+                   entriesNotTaken: try tx.entryProblems(), waitingDeliveries: try waitingDeliveries(tx),
+                   lastDeliveries: try tx.lastDeliveries(), oldestInboxFile: oldestInboxFile, oldestWaitingInvoice: try tx.oldestWaitingInvoice())
         }
+    }
+
+    /// What the service's health check needs of the home, read in one go; and a write into the
+    /// ledger, which fails (with SQLite's reason) when the ledger cannot be written.
+    public func healthProbe(checkedBy holder: String) throws -> HealthProbe {
+        let now = clock.now
+        try ledger.write { tx in try tx.recordHeartbeat(by: holder, at: now) }
+        let oldestInboxFile = oldestFile(in: InboxProcessor.pending(home))
+        return try ledger.read { tx in
+            HealthProbe(counts: try tx.countsByStatus(), oldestInboxFile: oldestInboxFile, lastDeliveries: try tx.lastDeliveries(),
+                        oldestWaitingInvoice: try tx.oldestWaitingInvoice(), failedDeliveries: try tx.failedDeliveries().count)
+        }
+    }
+
+    private func oldestFile(in inbox: [(name: String, note: String?)]) -> (name: String, since: Date)? {
+        inbox.compactMap { entry -> (name: String, since: Date)? in
+            let path = home.inbox.appendingPathComponent(entry.name).path
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { return nil }
+            return (entry.name, modified)
+        }.min { $0.since < $1.since }
+    }
+
+    public struct HealthProbe: Sendable {
+        public var counts: [InvoiceStatus: Int]
+        public var oldestInboxFile: (name: String, since: Date)?
+        public var lastDeliveries: [String: Date]
+        public var oldestWaitingInvoice: WaitingInvoice?
+        public var failedDeliveries: Int
     }
 
     /// Checks a file as `process` would, without applying anything.

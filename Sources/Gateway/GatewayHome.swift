@@ -20,6 +20,8 @@ public struct GatewayHome: Sendable {
     public var duplicates: URL { root.appendingPathComponent("duplicates") }
     /// Rendered documents that failed validation, with their errors; never published.
     public var failed: URL { root.appendingPathComponent("failed") }
+    /// What a running `gateway run` says of itself for `gateway status`: its next scheduled runs.
+    public var serviceState: URL { root.appendingPathComponent(".gateway-service.json") }
 
     public func createFolders() throws {
         for folder in [inbox, processing, outbox, mappings, archive, refused, duplicates, failed] {

@@ -91,3 +91,16 @@ public final class HomeLock {
         close(descriptor)
     }
 }
+
+/// What `gateway run` keeps in the home's `.gateway-service.json` for `gateway status`: when
+/// each of its scheduled jobs runs next (ISO 8601), by job name (`push pagero`, `reminders`, ...).
+public struct ServiceSchedule: Codable, Sendable, Equatable {
+    public var nextRuns: [String: String]
+    public init(nextRuns: [String: String]) { self.nextRuns = nextRuns }
+
+    /// The schedule the running service wrote, or nil when there is none to read.
+    public static func read(_ home: GatewayHome) -> ServiceSchedule? {
+        guard let data = try? Data(contentsOf: home.serviceState) else { return nil }
+        return try? JSONDecoder().decode(ServiceSchedule.self, from: data)
+    }
+}

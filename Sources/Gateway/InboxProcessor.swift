@@ -65,6 +65,7 @@ struct InboxProcessor {
     /// Documents per transaction: bounded, so memory and lock time do not grow with a batch.
     var chunkSize = 500
     var progress: (@Sendable (String) -> Void)?
+    var events: GatewayEvents?
 
     func run() throws -> IntakeSummary {
         var summary = IntakeSummary()
@@ -151,10 +152,11 @@ struct InboxProcessor {
                 try finish(url, hash: hash, outcome: FileOutcome(rawValue: known.outcome) ?? .refused, report: nil)
             } else {
                 summary.filesDuplicate += 1
+                let reason = "the same content was processed before as \(known.name) on \(Instant.format(known.at)) (\(known.outcome)); nothing was applied"
                 try finish(url, hash: hash, outcome: .duplicate, report: RefusalReport(
-                    file: name, sha256: hash, at: Instant.format(now), outcome: "duplicate",
-                    reason: "the same content was processed before as \(known.name) on \(Instant.format(known.at)) (\(known.outcome)); nothing was applied",
+                    file: name, sha256: hash, at: Instant.format(now), outcome: "duplicate", reason: reason,
                     documentsAccepted: 0, documentsRefused: 0, refused: []))
+                events?(.file(name: name, sha256: hash, outcome: FileOutcome.duplicate.rawValue, documentsAccepted: 0, documentsRefused: 0, reason: reason))
             }
             return
         }
@@ -232,6 +234,8 @@ struct InboxProcessor {
             documentsAccepted: accepted,
             documentsRefused: refusedCount, refused: refused)
         try finish(url, hash: hash, outcome: outcome, report: report)
+        events?(.file(name: name, sha256: hash, outcome: outcome.rawValue, documentsAccepted: accepted, documentsRefused: refusedCount,
+                      reason: outcome == .accepted ? nil : reason))
     }
 
     /// Refuses an entry that is not read at all: a link, a FIFO, a directory, a device, a
@@ -250,6 +254,7 @@ struct InboxProcessor {
         try finish(url, hash: key, outcome: .refused, report: RefusalReport(
             file: name, sha256: nil, at: Instant.format(now), outcome: FileOutcome.refused.rawValue, reason: reason,
             documentsAccepted: 0, documentsRefused: 0, refused: []))
+        events?(.file(name: name, sha256: nil, outcome: FileOutcome.refused.rawValue, documentsAccepted: 0, documentsRefused: 0, reason: reason))
     }
 
     enum FileOutcome: String {

@@ -32,14 +32,14 @@ enum PrintArtefacts {
         let document = renderer.render(invoice, client: configuration.client, reminder: reminder)
         let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: artefact.format + (reminder.map { "-reminder\($0.sequence)" } ?? ""),
                                       extension: "pdf")
-        let pdf = Publisher.Output(fileName: name, folder: folder, parts: [document.bytes],
+        let pdf = Publisher.Output(fileName: name, folder: folder, format: artefact.format, parts: [document.bytes],
                                    label: reminder == nil ? "PDF" : "reminder PDF", qualifier: "\(templateName) template, \(document.pages) page\(document.pages == 1 ? "" : "s")")
         guard central else { return .success([pdf]) }
         let package = PrintPackage(invoice: invoice, client: configuration.client, pdfName: name, pages: document.pages,
                                    layout: configuration.printPackage)
         let files = package.files(pdf: document.bytes, modified: invoice.createdAt, timeZone: configuration.client.timeZone)
         return .success(files.map { file in
-            file.name == name ? pdf : Publisher.Output(fileName: file.name, folder: folder, parts: [file.bytes], label: file.label,
+            file.name == name ? pdf : Publisher.Output(fileName: file.name, folder: folder, format: artefact.format, parts: [file.bytes], label: file.label,
                                                        qualifier: file.name.hasSuffix(".zip") ? pdf.qualifier : nil)
         })
     }
@@ -79,7 +79,7 @@ extension PrintArtefacts {
         let name = Publisher.fileName(client: configuration.client, invoice: invoice, format: "email" + (reminder.map { "-reminder\($0.sequence)" } ?? ""),
                                       extension: "eml")
         let carried = outputs.map { $0.label + ($0.qualifier.map { ", \($0)" } ?? "") }.joined(separator: "; ")
-        return .success(Publisher.Output(fileName: name, folder: folder, parts: [message.bytes], label: (reminder == nil ? "e-mail to " : "reminder e-mail to ") + to,
+        return .success(Publisher.Output(fileName: name, folder: folder, format: "email", parts: [message.bytes], label: (reminder == nil ? "e-mail to " : "reminder e-mail to ") + to,
                                          qualifier: "\(message.messageID), carrying \(carried)"))
     }
 }

@@ -21,7 +21,7 @@ extension Publisher {
         do {
             let document = try catalog.render(record.invoice, client: configuration.client, format: artefact.format)
             try gate.withLock {
-                let paths = try Publisher.write(Publisher.Output(fileName: name, folder: folder, parts: document.parts,
+                let paths = try Publisher.write(Publisher.Output(fileName: name, folder: folder, format: artefact.format, parts: document.parts,
                                                                  label: artefact.format, qualifier: nil), home: home)
                 try ledger.write { tx in
                     for path in paths { try tx.addFile(invoice: number, path: path) }

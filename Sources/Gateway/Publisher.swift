@@ -10,6 +10,8 @@ import Rendering
 public struct PublishSummary: Sendable, Codable {
     public var published = 0
     public var failed = 0
+    /// Invoices published by each mapping or artefact (`peppol-bis3`, `pdf`, `email`, ...).
+    public var rendered: [String: Int] = [:]
 }
 
 /// Renders invoices that are ready, validates them and publishes them to `outbox/<folder>/`
@@ -27,11 +29,14 @@ struct Publisher: Sendable {
     /// Bounds a batch of large invoices: what a batch holds in memory grows with its lines.
     var batchLines = 8192
     var progress: (@Sendable (String) -> Void)?
+    var events: GatewayEvents?
 
     /// One file an invoice is published as, with what its history says of it.
     struct Output: Sendable {
         var fileName: String
         var folder: String
+        /// The mapping or artefact it was made by: `peppol-bis3`, `pdf`, `email`, ...
+        var format: String
         var parts: [[UInt8]]
         /// "peppol-bis3", "PDF (standard template, 2 pages)", ...
         var label: String
@@ -83,6 +88,7 @@ struct Publisher: Sendable {
                 try ledger.write { tx in for step in steps { try step.record(tx) } }
                 return steps
             }
+            if let events { for step in steps { events(step.event) } }
             for case let number? in steps.map(\.exportOnceSent) { try publishExport(ofSent: number) }
             progress?("published \(summary.published), failed \(summary.failed)")
         }
@@ -137,7 +143,7 @@ struct Publisher: Sendable {
                 }
                 let validated = document.wasValidated ? "validated against \(document.mapping.schema!.file)"
                     : document.mapping.schema == nil ? "no schema" : "NOT validated: no schema folder is set for \(document.mapping.schema!.set)"
-                outputs.append(Output(fileName: fileName, folder: folder, parts: document.parts, label: document.mapping.name, qualifier: validated))
+                outputs.append(Output(fileName: fileName, folder: folder, format: format, parts: document.parts, label: document.mapping.name, qualifier: validated))
             } catch {
                 return .failure("\(format): \(error.message)", bytes: nil, fileName: fileName)
             }
@@ -171,6 +177,8 @@ struct Publisher: Sendable {
     private struct Step {
         var record: (any LedgerTransaction) throws -> Void
         var exportOnceSent: String?
+        /// What is told once the batch is committed.
+        var event: GatewayEvent
     }
 
     private func publish(_ invoice: Invoice, _ result: Result, autogiroFile: String?, _ summary: inout PublishSummary) throws -> Step {
@@ -179,6 +187,7 @@ struct Publisher: Sendable {
         case .autogiro(let payment):
             let path = autogiroFile!
             summary.published += 1
+            summary.rendered["autogiro", default: 0] += 1
             return Step(record: { tx in
                 try tx.addFile(invoice: invoice.number, path: path)
                 try tx.markPublished(invoice: invoice.number, at: now)
@@ -186,7 +195,8 @@ struct Publisher: Sendable {
                 let detail = "autogiro \(what) of \((Decimal(payment.amountInOre) / 100).fixed(2)) \(invoice.currency) on \(payment.date) "
                     + "for payer number \(payment.payerNumber) in \(path)"
                 try tx.apply(.published(detail), toInvoice: invoice.number, at: now)
-            }, exportOnceSent: nil)
+            }, exportOnceSent: nil, event: .published(invoice: invoice.number, customer: invoice.customer.customerNumber, method: invoice.method?.rawValue,
+                                                      formats: ["autogiro"], files: [path]))
         case .outputs(let outputs):
             var paths: [(String, Output)] = []
             for output in outputs {
@@ -197,6 +207,8 @@ struct Publisher: Sendable {
             let unserved = Set(outputs.map(\.folder)).filter { configuration.isDeliveredByWriting(folder: $0) }.sorted()
             let deliveredHere = !outputs.isEmpty && unserved.count == Set(outputs.map(\.folder)).count
             summary.published += 1
+            let formats = Array(Set(outputs.map(\.format))).sorted()
+            for format in formats { summary.rendered[format, default: 0] += 1 }
             return Step(record: { tx in
                 var details: [String] = []
                 for (path, output) in paths {
@@ -214,7 +226,9 @@ struct Publisher: Sendable {
                         + unserved.map { configuration.unservedNote(folder: $0) }.joined(separator: "; ") + ")"
                     try tx.apply(.delivered(how: how, to: nil), toInvoice: invoice.number, at: now)
                 }
-            }, exportOnceSent: deliveredHere && invoice.status == .ready ? invoice.number : nil)
+            }, exportOnceSent: deliveredHere && invoice.status == .ready ? invoice.number : nil,
+               event: .published(invoice: invoice.number, customer: invoice.customer.customerNumber, method: invoice.method?.rawValue,
+                                 formats: formats, files: paths.map(\.0)))
         case .failure(let reason, let bytes, let fileName):
             if let bytes {
                 try FileMoves.writeAtomically(bytes, to: home.failed.appendingPathComponent(fileName))
@@ -224,7 +238,7 @@ struct Publisher: Sendable {
             return Step(record: { tx in
                 try tx.markPublishFailed(invoice: invoice.number, at: now, reason: reason)
                 try tx.apply(.noted("rendering failed", detail: reason), toInvoice: invoice.number, at: now)
-            }, exportOnceSent: nil)
+            }, exportOnceSent: nil, event: .publishFailed(invoice: invoice.number, reason: reason))
         }
     }
 }

@@ -14,13 +14,17 @@ import UnixSignals
 /// - what time alone makes due (collective cut-offs M2, passed desired delivery dates M7,
 ///   sends whose undo time is over D14), every `service.duePollSeconds`;
 /// - the day's payment reminders at `service.remindAt` (D6–D8), when reminders are enabled;
-/// - each SFTP destination with a `schedule`, at its times.
+/// - each SFTP destination with a `schedule`, at its times;
+/// - with `service.http`, `GET /metrics` and `GET /health` on that loopback address.
+/// Each file taken, invoice published and file sent is a line in the log and a count in the
+/// metrics.
 /// SIGHUP reads gateway.yml and the mappings again (a broken one is refused and the running
 /// configuration kept). SIGTERM and SIGINT stop it: each service finishes its job in hand; after
 /// `service.stopSeconds` a job still running is abandoned as a crash would leave it.
 public struct GatewayService: Sendable {
     private let services: [any Service]
     private let worker: GatewayWorker
+    private let state: ServiceState
     private let settings: ServiceSettings
     private let logger: Logger
 
@@ -30,6 +34,12 @@ public struct GatewayService: Sendable {
         let clock = gateway.clock
         self.settings = configuration.service
         self.logger = logger
+        let metrics = ServiceMetrics()
+        let state = ServiceState(home: gateway.home)
+        gateway.events = { event in
+            logger.log(event)
+            metrics.record(event)
+        }
         let worker = GatewayWorker(gateway) { @Sendable [logger] in
             logger.warning("stopped with a job in flight after the stop time-out; the next start resumes it")
             exit(0)
@@ -44,40 +54,47 @@ public struct GatewayService: Sendable {
                 unscheduled.append(name)
             }
         }
-        let deliverUnscheduled = DeliveryRun(label: "unscheduled", worker: worker, logger: logger) { [unscheduled] in
+        let deliverUnscheduled = DeliveryRun(label: "unscheduled", worker: worker, metrics: metrics, logger: logger) { [unscheduled] in
             try $0.push(only: unscheduled, mailAndPrint: true)
         }
         let (deliveryWanted, wakeDelivery) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let periodic = { (name: String, next: @escaping @Sendable (Date) -> Date, job: @escaping @Sendable () async throws -> Void) in
+            PeriodicJob(name: name, clock: clock, next: next, job: job, state: state, logger: logger)
+        }
         let changes: InboxChanges
         switch settings.watch {
         case .inotify: changes = try .inotify(gateway.home.inbox)
         case .poll: changes = .polling(every: settings.pollInterval)
         }
-        let processing = ProcessRun(worker: worker, wakeDelivery: { wakeDelivery.yield() }, logger: logger)
+        let processing = ProcessRun(worker: worker, wakeDelivery: { wakeDelivery.yield() }, metrics: metrics, state: state, clock: clock, logger: logger)
         var services: [any Service] = [
-            InboxWatcher(changes: changes, processing: processing, logger: logger),
+            InboxWatcher(changes: changes, processing: processing, state: state, logger: logger),
             UnscheduledDelivery(wanted: deliveryWanted, delivery: deliverUnscheduled, logger: logger),
         ]
         let dueInterval = TimeInterval(settings.dueInterval.components.seconds)
-        services.append(PeriodicJob(name: "due work", clock: clock, next: { $0.addingTimeInterval(dueInterval) }, job: processing.run, logger: logger))
+        services.append(periodic("due work", { $0.addingTimeInterval(dueInterval) }, { try await processing.run(changeSeen: nil) }))
         if configuration.distribution.reminders.enabled {
             let daily = TransferSchedule(everyMinutes: nil, timesOfDay: [settings.remindAt], timeZone: timeZone)!
-            services.append(PeriodicJob(name: "reminders", clock: clock, next: daily.next(after:), job: {
+            services.append(periodic("reminders", daily.next(after:), {
                 let summary = try await worker.perform(.intake) { try $0.remind() }
                 if !summary.reminded.isEmpty {
                     logger.info("reminders written", metadata: ["invoices": "\(summary.reminded.map(\.invoiceNumber).joined(separator: " "))"])
                 }
                 wakeDelivery.yield()
-            }, logger: logger))
+            }))
         }
         for (name, schedule) in scheduled {
             logger.info("destination on a schedule", metadata: ["destination": "\(name)", "schedule": "\(schedule)"])
-            let delivery = DeliveryRun(label: name, worker: worker, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }
-            services.append(PeriodicJob(name: "push \(name)", clock: clock, next: schedule.next(after:), job: delivery.run, logger: logger))
+            let delivery = DeliveryRun(label: name, worker: worker, metrics: metrics, logger: logger) { try $0.push(only: [name], mailAndPrint: false) }
+            services.append(periodic("push \(name)", schedule.next(after:), delivery.run))
+        }
+        if let address = settings.http {
+            services.append(Monitoring.application(address: address, worker: worker, state: state, metrics: metrics, clock: clock, logger: logger))
         }
         services.append(ConfigurationReload(worker: worker, logger: logger))
         self.services = services
         self.worker = worker
+        self.state = state
     }
 
     /// Runs until SIGTERM or SIGINT, then stops within `service.stopSeconds`.
@@ -88,8 +105,14 @@ public struct GatewayService: Sendable {
         for path in try await worker.perform(.intake, { try $0.home.removeLeftoverTemporaries() }) {
             logger.notice("removed a temporary file a crash left", metadata: ["file": "\(path)"])
         }
-        try await ServiceGroup(configuration: configuration).run()
-        logger.info("gateway service stopped")
+        defer { logger.info("gateway service stopped") }
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            await state.clear()
+            throw error
+        }
+        await state.clear()
     }
 }
 

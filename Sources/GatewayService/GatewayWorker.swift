@@ -6,8 +6,10 @@ import Gateway
 /// blocks on SQLite, libxml2 and sockets for as long as it takes), in two lanes of one job at a
 /// time each: intake (the inbox, invoicing, publishing, reminders) and delivery (every push).
 /// A slow or unreachable server then holds up only the sends behind it, never the inbox.
-/// The gateway keeps the two apart where they meet, in the outbox and the ledger.
-/// `@unchecked Sendable`: the gateway is replaced only while both lanes are held.
+/// The gateway keeps the two apart where they meet, in the outbox and the ledger. Reading
+/// (the health check, the metrics) happens beside both.
+/// `@unchecked Sendable`: the gateway is replaced only while both lanes are held, and under
+/// `current`'s lock for readers.
 final class GatewayWorker: @unchecked Sendable {
     enum Lane: Sendable {
         case intake
@@ -15,6 +17,7 @@ final class GatewayWorker: @unchecked Sendable {
     }
 
     private var gateway: Gateway
+    private let current = NSLock()
     private let intake = DispatchQueue(label: "gateway.intake")
     private let delivery = DispatchQueue(label: "gateway.delivery")
     /// Runs when the group gives up waiting on a job at the stop time-out.
@@ -35,7 +38,7 @@ final class GatewayWorker: @unchecked Sendable {
                     try self.delivery.sync {
                         let fresh = try Gateway(home: self.gateway.home.root, clock: self.gateway.clock)
                         self.gateway.handOverHome(to: fresh)
-                        self.gateway = fresh
+                        self.current.withLock { self.gateway = fresh }
                     }
                 })
             }
@@ -53,6 +56,16 @@ final class GatewayWorker: @unchecked Sendable {
             }
         } onCancel: {
             abandon()
+        }
+    }
+
+    /// Reads the home beside both lanes (SQLite's WAL lets readers be), off the concurrency
+    /// pool: a read may wait on the disk.
+    func inspect<T: Sendable>(_ job: @escaping @Sendable (Gateway) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try job(self.current.withLock { self.gateway }) })
+            }
         }
     }
 }

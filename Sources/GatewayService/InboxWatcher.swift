@@ -1,6 +1,7 @@
 @preconcurrency import Dispatch
 import Foundation
 import Gateway
+import GatewayCore
 import Logging
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -12,8 +13,10 @@ import Glibc
 /// `pollInterval` where inotify sees nothing (a network file system). One signal stands for
 /// any number of files: the run it starts takes every ready file.
 struct InboxChanges: AsyncSequence, Sendable {
-    typealias Element = Void
-    let stream: AsyncStream<Void>
+    /// When the change was seen. Changes that come while a run is busy keep the first one's
+    /// time, for the pickup latency of the run that takes them.
+    typealias Element = ContinuousClock.Instant
+    let stream: AsyncStream<ContinuousClock.Instant>
 
     struct Unwatchable: Error, CustomStringConvertible {
         let path: String
@@ -29,26 +32,26 @@ struct InboxChanges: AsyncSequence, Sendable {
             close(descriptor)
             throw Unwatchable(path: inbox.path, reason: reason)
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingOldest(1))
         let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: "gateway.inbox-watch"))
         source.setEventHandler { @Sendable in
             // Drain the events; their names do not matter, the run lists the inbox itself.
             var buffer = [UInt8](repeating: 0, count: 4096)
             while read(descriptor, &buffer, buffer.count) > 0 {}
-            continuation.yield()
+            continuation.yield(.now)
         }
         source.setCancelHandler { @Sendable in close(descriptor) }
         continuation.onTermination = { @Sendable _ in source.cancel() }
         source.resume()
-        continuation.yield()   // the files already there
+        continuation.yield(.now)   // the files already there
         return InboxChanges(stream: stream)
     }
 
     static func polling(every interval: Duration) -> InboxChanges {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingOldest(1))
         let ticker = Task {
             while !Task.isCancelled {
-                continuation.yield()
+                continuation.yield(.now)
                 try? await Task.sleep(for: interval)
             }
         }
@@ -56,7 +59,7 @@ struct InboxChanges: AsyncSequence, Sendable {
         return InboxChanges(stream: stream)
     }
 
-    func makeAsyncIterator() -> AsyncStream<Void>.AsyncIterator { stream.makeAsyncIterator() }
+    func makeAsyncIterator() -> AsyncStream<ContinuousClock.Instant>.AsyncIterator { stream.makeAsyncIterator() }
 }
 
 /// The watcher: each change in `inbox/` becomes a `process` run. A run that fails (the ledger
@@ -65,18 +68,22 @@ struct InboxChanges: AsyncSequence, Sendable {
 struct InboxWatcher: Service {
     let changes: InboxChanges
     let processing: ProcessRun
+    let state: ServiceState
     let logger: Logger
 
     func run() async throws {
-        for await _ in changes.cancelOnGracefulShutdown() {
+        await state.watcherStarted()
+        for await seen in changes.cancelOnGracefulShutdown() {
             do {
-                try await processing.run()
+                try await processing.run(changeSeen: seen)
             } catch is CancellationError {
-                return
+                break
             } catch {
+                // The failure is in the state for /health; the files stay in the inbox for the next run.
                 logger.error("processing the inbox failed", metadata: ["error": "\(error)"])
             }
         }
+        await state.watcherStopped()
     }
 }
 
@@ -85,10 +92,22 @@ struct InboxWatcher: Service {
 struct ProcessRun: Sendable {
     let worker: GatewayWorker
     let wakeDelivery: @Sendable () -> Void
+    let metrics: ServiceMetrics
+    let state: ServiceState
+    let clock: any GatewayClock
     let logger: Logger
 
-    func run() async throws {
-        let summary = try await worker.perform(.intake) { try $0.process() }
+    /// `changeSeen`: when the watcher saw what this run takes, for the pickup latency.
+    func run(changeSeen: ContinuousClock.Instant?) async throws {
+        let summary: Gateway.ProcessSummary
+        do {
+            summary = try await worker.perform(.intake) { try $0.process() }
+            await state.processSucceeded()
+        } catch {
+            await state.processFailed(error, at: clock.now)
+            throw error
+        }
+        if let changeSeen, summary.publishing.published > 0 { metrics.pickup(ContinuousClock.now - changeSeen) }
         let intake = summary.intake
         if intake.filesAccepted + intake.filesPartlyRefused + intake.filesRefused + intake.filesDuplicate > 0 || summary.publishing.published > 0 {
             logger.info("processed the inbox", metadata: [

@@ -13,6 +13,7 @@ struct PeriodicJob: Service {
     /// The next run after the previous one.
     let next: @Sendable (Date) -> Date
     let job: @Sendable () async throws -> Void
+    let state: ServiceState
     let logger: Logger
 
     func run() async throws {
@@ -28,6 +29,7 @@ struct PeriodicJob: Service {
             }
             let due = next(last)
             last = due
+            await state.scheduled(name, next: due)
             let wait = due.timeIntervalSince(clock.now)
             if wait > 0 {
                 do {
@@ -44,11 +46,14 @@ struct PeriodicJob: Service {
 struct DeliveryRun: Sendable {
     let label: String
     let worker: GatewayWorker
+    let metrics: ServiceMetrics
     let logger: Logger
     let push: @Sendable (Gateway) throws -> PushSummary
 
     func run() async throws {
+        let started = ContinuousClock.now
         let summary = try await worker.perform(.delivery, push)
+        metrics.deliveryRun(label, ContinuousClock.now - started)
         if summary.delivered + summary.failed + summary.held.count > 0 {
             logger.info("delivered", metadata: [
                 "run": "\(label)", "delivered": "\(summary.delivered)", "failed": "\(summary.failed)", "held": "\(summary.held.count)",

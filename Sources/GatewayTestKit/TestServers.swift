@@ -165,3 +165,22 @@ public final class SilentServer: @unchecked Sendable {
 
     deinit { close(descriptor) }
 }
+
+/// A loopback port nothing listens on (the kernel's choice, let go at once).
+public func freeLoopbackPort() throws -> Int { try SilentServer().port }
+
+/// `GET url` through Python's standard library (no HTTP client is linked into the tests): the
+/// status code and the body.
+public func httpGet(_ url: String) throws -> (status: Int, body: String) {
+    let script = """
+    import sys, urllib.request, urllib.error
+    try:
+        r = urllib.request.urlopen(sys.argv[1], timeout=30); code, body = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        code, body = e.code, e.read()
+    sys.stdout.write(str(code) + "\\n" + body.decode())
+    """
+    let result = try Subprocess.run("/usr/bin/python3", ["-c", script, url])
+    let lines = result.output.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
+}

@@ -239,4 +239,25 @@ public protocol LedgerTransaction {
     func requestReminder(invoice number: String, at: Date) throws
     func requestedReminders() throws -> [String]
     func clearReminderRequests(_ numbers: [String]) throws
+
+    /// When each destination last had a file delivered (`email`, `printer` and folders too).
+    func lastDeliveries() throws -> [String: Date]
+    /// The invoice that has waited longest on the gateway itself: to be published (since it
+    /// was made) or to be sent (since its send began). Invoices for review wait on a person.
+    func oldestWaitingInvoice() throws -> WaitingInvoice?
+    /// A write that proves the ledger takes writes (the service's health check), with who
+    /// checked and when.
+    func recordHeartbeat(by holder: String, at: Date) throws
+}
+
+public struct WaitingInvoice: Sendable, Hashable {
+    public enum Stage: String, Sendable { case publishing = "to be published", sending = "to be sent" }
+    public var number: String
+    public var stage: Stage
+    public var since: Date
+    public init(number: String, stage: Stage, since: Date) {
+        self.number = number
+        self.stage = stage
+        self.since = since
+    }
 }

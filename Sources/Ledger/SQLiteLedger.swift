@@ -170,6 +170,10 @@ public final class SQLiteLedger: Ledger {
                 CREATE TABLE collective_cut_offs (customer_number TEXT PRIMARY KEY, last_cut_off TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8-service") { db in
+            // The service's health check writes here: a ledger that takes this write takes others.
+            try db.execute(sql: "CREATE TABLE service_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, at TEXT NOT NULL)")
+        }
         return migrator
     }
 }
@@ -713,6 +717,30 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func clearReminderRequests(_ numbers: [String]) throws {
         for number in numbers { try run("DELETE FROM reminder_requests WHERE invoice_number = ?", [number]) }
+    }
+
+    func lastDeliveries() throws -> [String: Date] {
+        var result: [String: Date] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT destination, MAX(at) AS last FROM deliveries WHERE state = 'delivered' GROUP BY destination") {
+            result[row["destination"]] = Date(ledgerText: row["last"])
+        }
+        return result
+    }
+
+    func oldestWaitingInvoice() throws -> WaitingInvoice? {
+        let unpublished = try Row.fetchOne(db, sql: """
+            SELECT number, created_at FROM invoices WHERE published = 0 AND publish_error IS NULL AND status IN ('ready', 'paid')
+            ORDER BY rowid LIMIT 1
+            """).map { WaitingInvoice(number: $0["number"], stage: .publishing, since: Date(ledgerText: $0["created_at"])) }
+        let unsent = try Row.fetchOne(db, sql: """
+            SELECT number, pending_since FROM invoices WHERE status = 'waiting' AND pending_since IS NOT NULL
+            ORDER BY pending_since LIMIT 1
+            """).map { WaitingInvoice(number: $0["number"], stage: .sending, since: Date(ledgerText: $0["pending_since"])) }
+        return [unpublished, unsent].compactMap { $0 }.min { $0.since < $1.since }
+    }
+
+    func recordHeartbeat(by holder: String, at: Date) throws {
+        try run("INSERT OR REPLACE INTO service_heartbeat (id, holder, at) VALUES (1, ?, ?)", [holder, at.ledgerText])
     }
 
     func failedDeliveries() throws -> [DeliveryRecord] {

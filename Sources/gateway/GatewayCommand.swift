@@ -286,6 +286,13 @@ struct Status: ParsableCommand {
         var schemaValidation: [String: Bool]
         /// The `gateway run` holding the home (its pid and since when), or nil.
         var service: String?
+        /// The running service's next scheduled runs by job (`push pagero`, `reminders`, `due work`).
+        var nextRuns: [String: String]
+        /// When each destination last had a file delivered.
+        var lastDelivery: [String: String]
+        /// The invoice waiting longest to be published or sent, and the oldest file in inbox/.
+        var oldestWaitingInvoice: [String: String]?
+        var oldestInboxFile: [String: String]?
     }
 
     struct WaitingView: Encodable {
@@ -298,6 +305,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let gateway = try home.open()
         let s = try gateway.status()
+        let service = HomeLock.service(of: gateway.home)
         let view = View(
             invoices: Dictionary(uniqueKeysWithValues: InvoiceStatus.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
             waitingOrders: s.waitingOrders.map { ["orderNumber": $0.orderNumber, "customerNumber": $0.customerNumber, "status": $0.status.rawValue] },
@@ -315,9 +323,21 @@ struct Status: ParsableCommand {
             inboxNotes: s.inbox.compactMap { entry in entry.note.map { ["name": entry.name, "note": $0] } },
             entriesNotTaken: s.entriesNotTaken.map { ["name": $0.name, "reason": $0.reason, "at": Instant.format($0.at)] },
             schemaValidation: Dictionary(uniqueKeysWithValues: gateway.schemaSets.map { ($0.set, $0.validated) }),
-            service: HomeLock.service(of: gateway.home))
+            service: service,
+            nextRuns: service == nil ? [:] : ServiceSchedule.read(gateway.home)?.nextRuns ?? [:],
+            lastDelivery: s.lastDeliveries.mapValues(Instant.format),
+            oldestWaitingInvoice: s.oldestWaitingInvoice.map { ["number": $0.number, "stage": $0.stage.rawValue, "since": Instant.format($0.since)] },
+            oldestInboxFile: s.oldestInboxFile.map { ["name": $0.name, "since": Instant.format($0.since)] })
         if json { return try Console.printJSON(view) }
         print("service: " + (view.service.map { "running (\($0))" } ?? "not running (`gateway run` starts it)"))
+        for (job, at) in view.nextRuns.sorted(by: { $0.value < $1.value }) { print("  next \(job): \(at)") }
+        if let oldest = s.oldestWaitingInvoice {
+            print("waiting longest: invoice \(oldest.number), \(oldest.stage.rawValue) since \(Instant.format(oldest.since))")
+        }
+        if let oldest = s.oldestInboxFile { print("oldest file in inbox/: \(oldest.name), since \(Instant.format(oldest.since))") }
+        if !s.lastDeliveries.isEmpty {
+            print("last delivered: " + s.lastDeliveries.sorted { $0.key < $1.key }.map { "\($0.key) \(Instant.format($0.value))" }.joined(separator: ", "))
+        }
         print("schema validation: " + gateway.schemaSets.map { "\($0.set) \($0.validated ? "on" : "OFF (no folder under `schemas:` in gateway.yml)")" }
             .joined(separator: ", "))
         print("invoices: " + InvoiceStatus.allCases.map { "\($0.rawValue) \(s.counts[$0] ?? 0)" }.joined(separator: ", "))

@@ -234,4 +234,64 @@ struct GatewayRunTests {
         #expect(try gateway("status", home: home).output.contains("1001"))
         #expect(service.stop().status == 0)
     }
+
+    @Test(.enabled(if: TestSFTPServer.isAvailable, "needs OpenSSH's sshd at /usr/sbin/sshd (scripts/setup installs it)"))
+    func metricsHealthAndALogLinePerFileInvoiceAndSend() throws {
+        let server = try #require(try TestSFTPServer())
+        try FileManager.default.createDirectory(atPath: server.root + "/pagero", withIntermediateDirectories: true)
+        let home = try makeHome()
+        let port = try freeLoopbackPort()
+        try addSettings(server.destination() + "\nservice: {http: \"127.0.0.1:\(port)\"}", to: home)
+        let service = try Service(home: home)
+        // Dropped once the start's runs are done, so that the watcher's run takes them (and times their pickup).
+        #expect(eventually { service.log.contains("metrics and health served") }, "\(service.log)")
+        usleep(300_000)
+        try dropByRename("[\(customer("K1")), \(order("O1", customer: "K1"))]", as: "good.json", in: home)
+        try dropByRename("[{\"type\": \"order\"}]", as: "bad.json", in: home)
+        #expect(eventually { remoteFiles(server).count == 1 && service.log.contains("file delivered") }, "\(service.log)")
+        #expect(eventually { service.log.contains("file=bad.json") }, "\(service.log)")
+        let log = service.log
+        #expect(log.contains("inbox file taken") && log.contains("file=good.json") && log.contains("outcome=accepted"), "\(log)")
+        #expect(log.contains("outcome=refused") && log.contains("documentsRefused=1"), "\(log)")
+        #expect(log.contains("invoice published") && log.contains("invoice=1001") && log.contains("customer=K1") && log.contains("formats=peppol-bis3"), "\(log)")
+        #expect(log.contains("destination=pagero") && log.contains("to=\(server.root)/pagero/"), "\(log)")
+        #expect(log.contains("metrics and health served") && log.contains("http://127.0.0.1:\(port)"), "\(log)")
+
+        let health = try httpGet("http://127.0.0.1:\(port)/health")
+        #expect(health.status == 200, "\(health.body)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(health.body.utf8)) as? [String: Any], "\(health.body)")
+        #expect(report["status"] as? String == "ok" && report["watcher"] as? String == "watching" && report["ledger"] as? String == "writable")
+        #expect((report["lastDelivery"] as? [String: String])?["pagero"] != nil, "\(health.body)")
+        #expect((report["nextRuns"] as? [String: String])?["due work"] != nil, "\(health.body)")
+
+        let metrics = try httpGet("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.status == 200)
+        for line in [#"gateway_files_total{outcome="accepted"} 1"#, #"gateway_files_total{outcome="refused"} 1"#,
+                     #"gateway_documents_total{outcome="accepted"} 2"#,
+                     #"gateway_renders_total{mapping="peppol-bis3",outcome="published"} 1"#,
+                     #"gateway_sends_total{destination="pagero",outcome="delivered"} 1"#,
+                     #"gateway_invoices{status="sent"} 1.0"#, "gateway_failed_deliveries 0.0"] {
+            #expect(metrics.body.split(separator: "\n").contains { $0 == line }, "\(line) in\n\(metrics.body)")
+        }
+        #expect(metrics.body.contains(#"gateway_delivery_run_seconds_count{run="unscheduled"}"#), "\(metrics.body)")
+        #expect(metrics.body.contains("gateway_pickup_seconds_count "), "\(metrics.body)")
+
+        let status = try gateway("status", home: home)
+        #expect(status.output.contains("last delivered: pagero 20") && status.output.contains("next due work: 20"), "\(status.output)")
+
+        // A ledger that cannot be written (here: another process holds SQLite's lock longer than the gateway waits) is a 503 with the reason.
+        let holder = try Subprocess("/usr/bin/python3", ["-c", """
+            import sqlite3, time
+            db = sqlite3.connect('\(home.path)/ledger.sqlite', isolation_level=None)
+            db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(15)
+            """])
+        usleep(500_000)
+        let unhealthy = try httpGet("http://127.0.0.1:\(port)/health")
+        kill(holder.pid, SIGTERM)
+        _ = holder.wait()
+        #expect(unhealthy.status == 503 && unhealthy.body.contains("the ledger cannot be written") && unhealthy.body.contains("locked"), "\(unhealthy.body)")
+        #expect(try httpGet("http://127.0.0.1:\(port)/health").status == 200)
+        #expect(service.stop().status == 0)
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent(".gateway-service.json").path))
+    }
 }
