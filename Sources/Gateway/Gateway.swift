@@ -215,6 +215,13 @@ public final class Gateway {
         }
     }
 
+    /// D6–D8: the invoices due a reminder now, read only (what `remind` without numbers would
+    /// remind; handed to a running service one `remind` document each).
+    public func remindersDue() throws -> [String] {
+        try Reminding(home: home, ledger: ledger, templates: templates, configuration: configuration, clock: clock, routing: routing, gate: outboxGate)
+            .due(numbers: nil, at: clock.now).due.map(\.0.invoice.number)
+    }
+
     /// D11: sets the invoice's own e-mail address, or with nil derives it again by D10.
     public func setEmail(_ address: String?, ofInvoice number: String) throws -> DocumentOutcome {
         try exclusively("invoices email") {

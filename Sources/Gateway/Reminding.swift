@@ -43,12 +43,49 @@ struct Reminding {
     }
 
     func run(numbers: [String]?) throws -> ReminderSummary {
+        let now = clock.now
+        // Decided in one read; the home's lock keeps them true until they are written.
+        let (due, decided) = try self.due(numbers: numbers, at: now)
+        var summary = decided
+        for (record, notice, decision) in due {
+            var invoice = record.invoice
+            invoice.distribution = decision
+            switch render(invoice, notice, method: decision.method!) {
+            case .failure(let problem):
+                summary.notReminded.append(.init(invoiceNumber: invoice.number, reason: problem.reason))
+            case .success(let outputs):
+                let folders = Set(outputs.map(\.folder))
+                let deliveredHere = folders.allSatisfy { configuration.isDeliveredByWriting(folder: $0) }
+                let paths = try gate.withLock {
+                    var paths: [String] = []
+                    for output in outputs { paths += try Publisher.write(output, home: home) }
+                    try ledger.write { tx in
+                        for path in paths { try tx.addFile(invoice: invoice.number, path: path) }
+                        let detail = "reminder \(notice.sequence) of \(notice.date), \(notice.amountDue(invoice).fixed(2)) \(invoice.currency) due \(notice.newDueDate)"
+                            + (notice.fee > 0 ? " (fee \(notice.fee.fixed(2)), no VAT)" : "") + "; " + decision.summary + "; "
+                            + zip(outputs, paths).map { "\($0.label) written to \($1)" }.joined(separator: "; ")
+                        try tx.apply(.reminded(on: notice.date, detail), toInvoice: invoice.number, at: now)
+                        if deliveredHere {
+                            let how = "delivered to " + folders.sorted().map { "outbox/\($0)/ (\(configuration.unservedNote(folder: $0)))" }.joined(separator: ", ")
+                            try tx.apply(.delivered(how: how, to: decision.recipient), toInvoice: invoice.number, at: now)
+                        }
+                    }
+                    return paths
+                }
+                summary.reminded.append(.init(invoiceNumber: invoice.number, sequence: notice.sequence, method: decision.method!.rawValue,
+                                              recipient: decision.recipient, amountDue: notice.amountDue(invoice).fixed(2), files: paths))
+            }
+        }
+        return summary
+    }
+
+    /// The reminders to write now: every invoice due one, or those named (the summary says why
+    /// a named one is not), each with how it goes.
+    func due(numbers: [String]?, at now: Date) throws -> (due: [(InvoiceRecord, ReminderNotice, DistributionDecision)], summary: ReminderSummary) {
         let policy = configuration.distribution.reminders
         guard policy.enabled else { throw Disabled() }
-        let now = clock.now
         let today = CivilDate(now, in: configuration.client.timeZone)
         var summary = ReminderSummary()
-        // Decided in one read; the home's lock keeps them true until they are written.
         let due: [(InvoiceRecord, ReminderNotice, DistributionDecision)] = try ledger.read { tx in
             let records: [InvoiceRecord]
             if let numbers {
@@ -83,36 +120,7 @@ struct Reminding {
             }
             return due
         }
-        for (record, notice, decision) in due {
-            var invoice = record.invoice
-            invoice.distribution = decision
-            switch render(invoice, notice, method: decision.method!) {
-            case .failure(let problem):
-                summary.notReminded.append(.init(invoiceNumber: invoice.number, reason: problem.reason))
-            case .success(let outputs):
-                let folders = Set(outputs.map(\.folder))
-                let deliveredHere = folders.allSatisfy { configuration.isDeliveredByWriting(folder: $0) }
-                let paths = try gate.withLock {
-                    var paths: [String] = []
-                    for output in outputs { paths += try Publisher.write(output, home: home) }
-                    try ledger.write { tx in
-                        for path in paths { try tx.addFile(invoice: invoice.number, path: path) }
-                        let detail = "reminder \(notice.sequence) of \(notice.date), \(notice.amountDue(invoice).fixed(2)) \(invoice.currency) due \(notice.newDueDate)"
-                            + (notice.fee > 0 ? " (fee \(notice.fee.fixed(2)), no VAT)" : "") + "; " + decision.summary + "; "
-                            + zip(outputs, paths).map { "\($0.label) written to \($1)" }.joined(separator: "; ")
-                        try tx.apply(.reminded(on: notice.date, detail), toInvoice: invoice.number, at: now)
-                        if deliveredHere {
-                            let how = "delivered to " + folders.sorted().map { "outbox/\($0)/ (\(configuration.unservedNote(folder: $0)))" }.joined(separator: ", ")
-                            try tx.apply(.delivered(how: how, to: decision.recipient), toInvoice: invoice.number, at: now)
-                        }
-                    }
-                    return paths
-                }
-                summary.reminded.append(.init(invoiceNumber: invoice.number, sequence: notice.sequence, method: decision.method!.rawValue,
-                                              recipient: decision.recipient, amountDue: notice.amountDue(invoice).fixed(2), files: paths))
-            }
-        }
-        return summary
+        return (due, summary)
     }
 
     private func render(_ invoice: Invoice, _ notice: ReminderNotice, method: DistributionMethod) -> Result<[Publisher.Output], PrintArtefacts.Problem> {

@@ -557,8 +557,11 @@ struct Remind: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
+        var numbers = numbers
         if HomeLock.service(of: GatewayHome(home.url)) != nil, numbers.isEmpty {
-            throw Console.fail("a gateway service runs on this home: name the invoices to remind (`gateway remind N...`), which are handed to it")
+            // The service writes the day's reminders itself at service.remindAt; now means those due now, named.
+            do { numbers = try home.open().remindersDue() } catch { throw Console.fail("\(error)") }
+            if numbers.isEmpty { return print("no invoice is due a reminder now") }
         }
         if try handedToService(home, "remind", numbers) { return }
         let summary: ReminderSummary

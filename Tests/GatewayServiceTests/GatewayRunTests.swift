@@ -138,7 +138,7 @@ struct GatewayRunTests {
                     && unknown.output.contains("invoiceNumber: expected the number of an invoice, found 9999"), "\(unknown.output)")
         }
         let all = try gateway("remind", home: home)
-        #expect(all.status != 0 && all.output.contains("name the invoices to remind"), "\(all.output)")
+        #expect(all.status != 0 && all.output.contains("reminders are off"), "\(all.output)")
         #expect(service.stop().status == 0)
     }
 
@@ -153,6 +153,9 @@ struct GatewayRunTests {
         let log = { (try? String(contentsOf: home.appendingPathComponent("service.log"), encoding: .utf8)) ?? "" }
         #expect(eventually { log().contains("reminders written") }, "\(log())")
         #expect(log().contains("invoices=1001"))
+        // `remind` without numbers while the service runs: those due now, handed over; none are left.
+        let again = try Subprocess.run("/bin/sh", ["-c", "GATEWAY_NOW=2027-01-04T12:00:00+01:00 '\(gatewayBinary.path)' remind --home '\(home.path)' 2>&1"])
+        #expect(again.status == 0 && again.output.contains("no invoice is due a reminder now"), "\(again.output)")
         kill(service.pid, SIGTERM)
         #expect(service.wait().status == 0)
         #expect(try gateway("invoices show 1001", home: home).output.contains("reminder"))
